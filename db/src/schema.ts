@@ -1,0 +1,71 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  /** Canonical form only (see @latchkey/shared canonicalUsername). */
+  username: string;
+  password_hash: string;
+  disabled_at: NullableTimestamp;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  created_at: Generated<Timestamp>;
+  last_used_at: Generated<Timestamp>;
+  /** Absolute end of the session; idle expiry is derived from last_used_at. */
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  client_address: string | null;
+}
+
+/** Every refresh token a session was ever issued, by SHA-256 hash, so reuse of any of them is seen. */
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: string;
+  created_at: Generated<Timestamp>;
+  rotated_at: NullableTimestamp;
+  replaced_by: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  occurred_at: Generated<Timestamp>;
+  event: string;
+  reason: string | null;
+  user_id: string | null;
+  username: string | null;
+  session_id: string | null;
+  client_address: string | null;
+  user_agent: string | null;
+}
+
+/** Failure counters shared by every instance: `key` is `user:<canonical name>` or `ip:<address>`. */
+export interface ThrottleTable {
+  key: string;
+  window_start: Timestamp;
+  failures: number;
+  locked_until: NullableTimestamp;
+  lockouts: Generated<number>;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  audit_events: AuditEventsTable;
+  throttle: ThrottleTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;
