@@ -8,8 +8,7 @@ import { lockDataDir } from './lock.ts';
 import type { Database } from './schema.ts';
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string }
-  | { kind: 'pglite'; dir: string | null };
+  { kind: 'postgres'; url: string } | { kind: 'pglite'; dir: string | null };
 
 /** Parses a DATABASE_URL as the contract defines it. Throws a one-line error on anything else. */
 export function parseDatabaseUrl(url: string): DatabaseTarget {

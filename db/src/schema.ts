@@ -1,7 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
 
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp with a database default: optional on insert. */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
 
 export interface UsersTable {
   id: Generated<string>;
@@ -9,15 +15,15 @@ export interface UsersTable {
   username: string;
   password_hash: string;
   disabled_at: NullableTimestamp;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
 }
 
 export interface SessionsTable {
   id: Generated<string>;
   user_id: string;
-  created_at: Generated<Timestamp>;
-  last_used_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
+  last_used_at: DefaultTimestamp;
   /** Absolute end of the session; idle expiry is derived from last_used_at. */
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
@@ -30,14 +36,14 @@ export interface SessionsTable {
 export interface RefreshTokensTable {
   token_hash: string;
   session_id: string;
-  created_at: Generated<Timestamp>;
+  created_at: DefaultTimestamp;
   rotated_at: NullableTimestamp;
   replaced_by: string | null;
 }
 
 export interface AuditEventsTable {
   id: Generated<number>;
-  occurred_at: Generated<Timestamp>;
+  occurred_at: DefaultTimestamp;
   event: string;
   reason: string | null;
   user_id: string | null;
@@ -47,13 +53,15 @@ export interface AuditEventsTable {
   user_agent: string | null;
 }
 
-/** Failure counters shared by every instance: `key` is `user:<canonical name>` or `ip:<address>`. */
+/**
+ * Fixed-window attempt counters shared by every instance: `key` is `user:<canonical name>` or
+ * `client:<address>`. Attempts are counted before the password is checked, so concurrent guesses
+ * cannot overtake the limit.
+ */
 export interface ThrottleTable {
   key: string;
   window_start: Timestamp;
-  failures: number;
-  locked_until: NullableTimestamp;
-  lockouts: Generated<number>;
+  attempts: number;
 }
 
 export interface Database {

@@ -10,7 +10,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
-  await db.schema.createIndex('users_username_key').unique().on('users').column('username').execute();
+  await db.schema
+    .createIndex('users_username_key')
+    .unique()
+    .on('users')
+    .column('username')
+    .execute();
 
   await db.schema
     .createTable('sessions')
@@ -25,12 +30,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('client_address', 'text')
     .execute();
   await db.schema.createIndex('sessions_user_id_idx').on('sessions').column('user_id').execute();
-  await db.schema.createIndex('sessions_expires_at_idx').on('sessions').column('expires_at').execute();
+  await db.schema
+    .createIndex('sessions_expires_at_idx')
+    .on('sessions')
+    .column('expires_at')
+    .execute();
 
   await db.schema
     .createTable('refresh_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
-    .addColumn('session_id', 'uuid', (c) => c.notNull().references('sessions.id').onDelete('cascade'))
+    .addColumn('session_id', 'uuid', (c) =>
+      c.notNull().references('sessions.id').onDelete('cascade'),
+    )
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('rotated_at', 'timestamptz')
     .addColumn('replaced_by', 'text')
@@ -68,9 +79,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('throttle')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('window_start', 'timestamptz', (c) => c.notNull())
-    .addColumn('failures', 'integer', (c) => c.notNull())
-    .addColumn('locked_until', 'timestamptz')
-    .addColumn('lockouts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('attempts', 'integer', (c) => c.notNull())
     .execute();
 }
 

@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { createDb, migrateToLatest, type DbHandle } from '@latchkey/db';
+import type { Config } from './config.ts';
+import { createHttpApp, createHttpServer } from './http/server.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { startMaintenance } from './maintenance.ts';
+import { createDeps, type Deps } from './services.ts';
+
+export interface AppOptions {
+  logger?: Logger;
+  now?: () => Date;
+  /** Use this database instead of opening config.databaseUrl (tests). Not closed by the app. */
+  dbh?: DbHandle;
+  spaDir?: string;
+}
+
+export interface RunningApp {
+  deps: Deps;
+  url: string;
+  port: number;
+  /** Graceful: stop accepting, finish in-flight requests (bounded), close the database. */
+  close(): Promise<void>;
+}
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const dbh = options.dbh ?? (await createDb(config.databaseUrl));
+  const ownsDb = options.dbh === undefined;
+  try {
+    await migrateToLatest(dbh.db);
+  } catch (error) {
+    if (ownsDb) await dbh.close();
+    throw error;
+  }
+  const deps = await createDeps(config, dbh, logger, options.now);
+  const app = createHttpApp(deps, { spaDir: options.spaDir });
+  const server = createHttpServer(app);
+  const stopMaintenance = startMaintenance(deps);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      app.setDraining(true);
+      stopMaintenance();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+      if (ownsDb) await dbh.close();
+    })());
+
+  return { deps, url, port, close };
+}

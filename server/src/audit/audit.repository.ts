@@ -1,0 +1,102 @@
+import type { Db } from '../users/user.repository.ts';
+
+/** Security events recorded in the audit trail (stable codes; see the README's Security section). */
+export type AuditEvent =
+  | 'login.success'
+  | 'login.failure'
+  | 'login.throttled'
+  | 'register'
+  | 'register.throttled'
+  | 'refresh.reuse_detected'
+  | 'logout'
+  | 'logout.everywhere'
+  | 'password.changed'
+  | 'session.revoked'
+  | 'sessions.revoked_all'
+  | 'user.created'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'user.password_set';
+
+export interface AuditEntry {
+  event: AuditEvent;
+  reason?: string | null;
+  userId?: string | null;
+  username?: string | null;
+  sessionId?: string | null;
+  clientAddress?: string | null;
+  userAgent?: string | null;
+}
+
+export interface AuditRecord extends Required<AuditEntry> {
+  id: number;
+  occurredAt: Date;
+}
+
+const MAX_TEXT = 512;
+const clip = (v: string | null | undefined) => (v == null ? null : v.slice(0, MAX_TEXT));
+
+export async function insertAuditEvent(db: Db, entry: AuditEntry, now: Date): Promise<void> {
+  await db
+    .insertInto('audit_events')
+    .values({
+      occurred_at: now,
+      event: entry.event,
+      reason: entry.reason ?? null,
+      user_id: entry.userId ?? null,
+      username: clip(entry.username),
+      session_id: entry.sessionId ?? null,
+      client_address: clip(entry.clientAddress),
+      user_agent: clip(entry.userAgent),
+    })
+    .execute();
+}
+
+export async function listAuditEvents(
+  db: Db,
+  filter: { username?: string; since?: Date; limit: number },
+): Promise<AuditRecord[]> {
+  let query = db
+    .selectFrom('audit_events')
+    .select([
+      'id',
+      'occurred_at',
+      'event',
+      'reason',
+      'user_id',
+      'username',
+      'session_id',
+      'client_address',
+      'user_agent',
+    ])
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
+  if (filter.username !== undefined) query = query.where('username', '=', filter.username);
+  if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
+  const rows = await query.execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    occurredAt: r.occurred_at,
+    event: r.event as AuditEvent,
+    reason: r.reason,
+    userId: r.user_id,
+    username: r.username,
+    sessionId: r.session_id,
+    clientAddress: r.client_address,
+    userAgent: r.user_agent,
+  }));
+}
+
+export async function purgeAuditEvents(db: Db, before: Date, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('audit_events')
+    .where(
+      'id',
+      'in',
+      db.selectFrom('audit_events').select('id').where('occurred_at', '<', before).limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

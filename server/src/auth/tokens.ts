@@ -1,0 +1,106 @@
+import { randomUUID, webcrypto } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../config.ts';
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  jti: string;
+  expiresAt: number;
+}
+
+export interface TokenIssuer {
+  sign(userId: string, sessionId: string): Promise<{ token: string; expiresIn: number }>;
+  /** Every check in SECURITY.md; null on any failure, whatever its kind. Never throws. */
+  verify(token: string): Promise<AccessClaims | null>;
+}
+
+const MAX_TOKEN_LENGTH = 2048;
+const CLOCK_SKEW_SECONDS = 30;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** base64url that re-encodes to itself: no padding, no altered unused trailing bits. */
+function isCanonicalSegment(segment: string): boolean {
+  return Buffer.from(segment, 'base64url').toString('base64url') === segment;
+}
+
+async function importHmacKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
+  return webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
+}
+
+export async function createTokenIssuer(
+  config: Pick<Config, 'jwt' | 'accessTokenTtl'>,
+  now: () => number = Date.now,
+): Promise<TokenIssuer> {
+  const { issuer, audience } = config.jwt;
+  const ttl = config.accessTokenTtl;
+  const signingKey = await importHmacKey(config.jwt.signing.secret);
+  const keys = new Map<string, webcrypto.CryptoKey>();
+  for (const key of config.jwt.verification) {
+    if (!keys.has(key.kid)) keys.set(key.kid, await importHmacKey(key.secret));
+  }
+  const kid = config.jwt.signing.kid;
+
+  return {
+    async sign(userId, sessionId) {
+      const iat = Math.floor(now() / 1000);
+      const token = await new SignJWT({ sid: sessionId })
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(userId)
+        .setJti(randomUUID())
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttl)
+        .sign(signingKey);
+      return { token, expiresIn: ttl };
+    },
+
+    async verify(token) {
+      if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return null;
+      if (!token.split('.').every(isCanonicalSegment)) return null;
+      try {
+        const header = decodeProtectedHeader(token);
+        // kid only ever selects among our own keys; jku/x5u/jwk are never consulted.
+        if (header.alg !== 'HS256' || typeof header.kid !== 'string') return null;
+        const key = keys.get(header.kid);
+        if (!key) return null;
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          typ: 'at+jwt',
+          issuer,
+          audience,
+          requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
+          maxTokenAge: ttl + CLOCK_SKEW_SECONDS,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          currentDate: new Date(now()),
+        });
+        const { sub, sid, jti, iat, exp } = payload;
+        if (
+          typeof sub !== 'string' ||
+          typeof sid !== 'string' ||
+          typeof jti !== 'string' ||
+          !UUID.test(sub) ||
+          !UUID.test(sid) ||
+          !Number.isSafeInteger(iat) ||
+          !Number.isSafeInteger(exp) ||
+          iat === undefined ||
+          exp === undefined ||
+          exp <= iat ||
+          exp - iat > ttl ||
+          iat > Math.floor(now() / 1000) + CLOCK_SKEW_SECONDS
+        ) {
+          return null;
+        }
+        return { userId: sub, sessionId: sid, jti, expiresAt: exp };
+      } catch {
+        // jose errors, TypeErrors from odd headers, JSON errors: all the same refusal.
+        return null;
+      }
+    },
+  };
+}

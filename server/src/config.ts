@@ -1,0 +1,250 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
+import { z } from 'zod';
+
+/** Values that appear in tutorials and templates; a key equal to one of them is public knowledge. */
+const PLACEHOLDER_SECRETS = new Set([
+  'your_secret_key',
+  'your-secret-key',
+  'your-256-bit-secret',
+  'secret',
+  'secretkey',
+  'secret_key',
+  'mysecret',
+  'changeme',
+  'change-me',
+  'change_me',
+  'changethis',
+  'supersecret',
+  'jwt_secret',
+  'jwt-secret',
+  // The FastAPI OAuth2/JWT tutorial's published SECRET_KEY.
+  '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7',
+]);
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default('./.latchkey'),
+  JWT_SECRET: z.string().optional(),
+  JWT_PREVIOUS_SECRETS: z.string().optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).default('latchkey'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ACCESS_TOKEN_TTL: int(30, 86_400).default(900),
+  REFRESH_TOKEN_TTL: int(60, 31_536_000).default(2_592_000),
+  REFRESH_IDLE_TTL: int(60, 31_536_000).default(604_800),
+  PASSWORD_MIN_LENGTH: int(PASSWORD_MIN_LENGTH_FLOOR, 64).default(PASSWORD_MIN_LENGTH),
+  LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
+  LOGIN_LOCKOUT_SECONDS: int(1, 31_536_000).default(900),
+  LOGIN_MAX_PER_CLIENT: int(0, 1_000_000).default(100),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|on|off|\d{1,2})$/i, 'must be off, on/true (one hop) or a hop count')
+    .default('off'),
+  CORS_ORIGINS: z.string().default(''),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  // Beyond the contract: tuning knobs with safe defaults.
+  ARGON2_MEMORY_KIB: int(19_456, 4_194_304).default(19_456),
+  ARGON2_TIME_COST: int(2, 100).default(2),
+  ARGON2_PARALLELISM: int(1, 16).default(1),
+  HASH_CONCURRENCY: int(0, 256).default(0),
+  HASH_QUEUE: int(0, 10_000).default(64),
+  AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
+  REFRESH_GRACE_SECONDS: int(0, 60).default(10),
+  MAX_BODY_BYTES: int(1_024, 10_485_760).default(65_536),
+});
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export interface JwtKey {
+  kid: string;
+  secret: Uint8Array;
+}
+
+export interface Config {
+  production: boolean;
+  port: number;
+  host: string;
+  databaseUrl: string;
+  dataDir: string;
+  publicUrl: string;
+  jwt: {
+    signing: JwtKey;
+    /** Signing key first, then previous keys; verification selects by `kid`. */
+    verification: JwtKey[];
+    issuer: string;
+    audience: string;
+    /** True when the signing key was generated into DATA_DIR (development only). */
+    generated: boolean;
+  };
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshIdleTtl: number;
+  refreshGraceSeconds: number;
+  passwordMinLength: number;
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  loginMaxPerClient: number;
+  /** How many proxy hops may append to X-Forwarded-For; 0 = use the socket address. */
+  trustProxyHops: number;
+  corsOrigins: string[];
+  logLevel: (typeof logLevels)[number];
+  argon2: Argon2Params;
+  /** Argon2 computations allowed at once (0 in the environment = one per core). */
+  hashConcurrency: number;
+  hashQueue: number;
+  auditRetentionDays: number;
+  maxBodyBytes: number;
+}
+
+/** The `kid` of a key: a short digest, so it names the key without revealing it. */
+export function keyId(secret: Uint8Array): string {
+  return createHash('sha256')
+    .update('latchkey-kid\0')
+    .update(secret)
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+/** Why a key is unacceptable, or null when it is fine. */
+export function weakSecretReason(value: string): string | null {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes < 32) return `is ${bytes} bytes; at least 32 are required`;
+  if (new Set(value).size === 1) return 'is a single repeated character';
+  if (PLACEHOLDER_SECRETS.has(value.trim().toLowerCase())) return 'is a published placeholder';
+  return null;
+}
+
+function resolveSigningSecret(
+  value: string | undefined,
+  production: boolean,
+  dataDir: string,
+): { secret: string; generated: boolean } {
+  if (value !== undefined && value !== '') {
+    const reason = weakSecretReason(value);
+    if (reason) throw new ConfigError(`JWT_SECRET ${reason}`);
+    return { secret: value, generated: false };
+  }
+  if (production) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (weakSecretReason(stored))
+      throw new ConfigError(`the key in ${file} is unusable; delete it`);
+    return { secret: stored, generated: true };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { secret, generated: true };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join('.') || 'environment';
+  return `${name} ${issue.message.replace(/^Invalid input: /, '').toLowerCase()}`;
+}
+
+/**
+ * Parses the environment once. Throws ConfigError with a one-line message naming the variable.
+ * The only reader of process.env in the server.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError(first ? describeIssue(first) : 'invalid environment');
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const dataDir = resolve(e.DATA_DIR);
+  const publicUrl = new URL(e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).origin;
+  const { secret, generated } = resolveSigningSecret(e.JWT_SECRET, production, dataDir);
+  const previous = (e.JWT_PREVIOUS_SECRETS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const [i, old] of previous.entries()) {
+    const reason = weakSecretReason(old);
+    if (reason) throw new ConfigError(`JWT_PREVIOUS_SECRETS entry ${i + 1} ${reason}`);
+  }
+  const toKey = (s: string): JwtKey => {
+    const bytes = new TextEncoder().encode(s);
+    return { kid: keyId(bytes), secret: bytes };
+  };
+  const signing = toKey(secret);
+  const corsOrigins: string[] = [];
+  for (const origin of e.CORS_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let parsedOrigin: URL;
+    try {
+      parsedOrigin = new URL(origin);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS entry ${JSON.stringify(origin)} is not an origin`);
+    }
+    if (parsedOrigin.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError(`CORS_ORIGINS entry ${JSON.stringify(origin)} is not an exact origin`);
+    }
+    corsOrigins.push(parsedOrigin.origin);
+  }
+  const trust = e.TRUST_PROXY.toLowerCase();
+  const trustProxyHops =
+    trust === 'off' || trust === 'false'
+      ? 0
+      : trust === 'on' || trust === 'true'
+        ? 1
+        : Number(trust);
+
+  return {
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL ?? `pglite:${join(dataDir, 'pgdata')}`,
+    dataDir,
+    publicUrl,
+    jwt: {
+      signing,
+      verification: [signing, ...previous.map(toKey)],
+      issuer: e.JWT_ISSUER ?? publicUrl,
+      audience: e.JWT_AUDIENCE,
+      generated,
+    },
+    accessTokenTtl: e.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshIdleTtl: e.REFRESH_IDLE_TTL,
+    refreshGraceSeconds: e.REFRESH_GRACE_SECONDS,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
+    loginMaxPerClient: e.LOGIN_MAX_PER_CLIENT,
+    trustProxyHops,
+    corsOrigins,
+    logLevel: e.LOG_LEVEL,
+    argon2: {
+      memoryCost: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_TIME_COST,
+      parallelism: e.ARGON2_PARALLELISM,
+    },
+    hashConcurrency: e.HASH_CONCURRENCY,
+    hashQueue: e.HASH_QUEUE,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+  };
+}

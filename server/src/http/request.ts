@@ -1,0 +1,58 @@
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { CSRF_HEADER } from '@latchkey/shared';
+import type { RequestFacts } from '../context.ts';
+import { readRefreshCookie } from './cookies.ts';
+
+function single(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
+/**
+ * The client's address. X-Forwarded-For is believed only for the configured number of trusted
+ * proxy hops, counted from the socket; otherwise a client could name any address it likes.
+ */
+export function clientAddress(req: IncomingMessage, trustedHops: number): string | null {
+  const socketAddress = req.socket.remoteAddress ?? null;
+  if (trustedHops === 0) return socketAddress;
+  const forwarded = (req.headersDistinct['x-forwarded-for'] ?? [])
+    .flatMap((h) => h.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const chain = [...forwarded, ...(socketAddress ? [socketAddress] : [])];
+  const candidate = chain[Math.max(0, chain.length - 1 - trustedHops)] ?? null;
+  return candidate !== null && isIP(candidate) !== 0 ? candidate : socketAddress;
+}
+
+export function requestFacts(req: IncomingMessage, trustedHops: number): RequestFacts {
+  const h = req.headers;
+  return {
+    authorization: req.headersDistinct.authorization ?? [],
+    refreshToken: readRefreshCookie(h.cookie),
+    clientAddress: clientAddress(req, trustedHops),
+    userAgent: h['user-agent']?.slice(0, 512) ?? null,
+    origin: single(h.origin),
+    secFetchSite: single(h['sec-fetch-site']),
+    csrfHeader: single(h[CSRF_HEADER]),
+    contentType: h['content-type'] ?? null,
+  };
+}
+
+export class BodyTooLargeError extends Error {
+  readonly code = 'BODY_TOO_LARGE';
+}
+
+/** Reads a request body up to `limit` bytes; past that, stops reading and throws. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limit) throw new BodyTooLargeError('body too large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyTooLargeError('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,115 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { loginInputSchema } from '@latchkey/shared';
+import { login } from '../auth/auth.service.ts';
+import { bearerToken } from '../context.ts';
+import type { ClientMeta } from '../result.ts';
+import type { Deps } from '../services.ts';
+import { authenticate } from '../sessions/session.service.ts';
+import { bearerChallenge, sendJson } from './respond.ts';
+import { readBody } from './request.ts';
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/** FastAPI/pydantic's shape for a missing form field, which the tutorial's clients expect. */
+function missingField(field: string) {
+  return { type: 'missing', loc: ['body', field], msg: 'Field required', input: null };
+}
+
+/**
+ * POST /token, as in the FastAPI tutorial (OAuth2 password grant, form-encoded). The session it
+ * starts has no refresh token and ends with its access token.
+ */
+export async function handleToken(
+  deps: Deps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  meta: ClientMeta,
+): Promise<void> {
+  const body = await readBody(req, deps.config.maxBodyBytes);
+  const form = FORM_TYPE.test(req.headers['content-type'] ?? '')
+    ? new URLSearchParams(body.toString('utf8'))
+    : new URLSearchParams();
+  const username = form.get('username');
+  const password = form.get('password');
+  const missing = [
+    ...(username === null ? [missingField('username')] : []),
+    ...(password === null ? [missingField('password')] : []),
+  ];
+  if (missing.length > 0) return sendJson(res, 422, { detail: missing }, NO_STORE);
+
+  const failure = () =>
+    sendJson(
+      res,
+      401,
+      { detail: 'Incorrect username or password' },
+      {
+        ...NO_STORE,
+        'www-authenticate': 'Bearer',
+      },
+    );
+  const parsed = loginInputSchema.safeParse({ username, password });
+  if (!parsed.success) {
+    // Malformed credentials are not worth a database round trip, but they are as slow as any.
+    await deps.hasher.verifyDummy('');
+    return failure();
+  }
+  const result = await login(deps, parsed.data, meta, { withRefreshToken: false });
+  if (result.ok) {
+    return sendJson(
+      res,
+      200,
+      {
+        access_token: result.value.accessToken,
+        token_type: 'bearer',
+        expires_in: result.value.expiresIn,
+      },
+      NO_STORE,
+    );
+  }
+  if (result.code === 'THROTTLED') {
+    return sendJson(
+      res,
+      429,
+      { detail: 'Too many attempts, try again later' },
+      {
+        ...NO_STORE,
+        'retry-after': String(result.retryAfter ?? 1),
+      },
+    );
+  }
+  return failure();
+}
+
+/** GET /users/me with a bearer token: the tutorial's user shape plus Latchkey's fields. */
+export async function handleUsersMe(
+  deps: Deps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const bearer = bearerToken(req.headersDistinct.authorization ?? []);
+  const auth = bearer.kind === 'token' ? await authenticate(deps, bearer.token) : null;
+  if (!auth) {
+    const detail = bearer.kind === 'none' ? 'Not authenticated' : 'Could not validate credentials';
+    return sendJson(
+      res,
+      401,
+      { detail },
+      {
+        ...NO_STORE,
+        'www-authenticate': bearerChallenge(bearer.kind !== 'none'),
+      },
+    );
+  }
+  sendJson(
+    res,
+    200,
+    {
+      id: auth.user.id,
+      username: auth.user.username,
+      created_at: auth.user.createdAt.toISOString(),
+      disabled: false,
+    },
+    NO_STORE,
+  );
+}

@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from './config.ts';
+import { startApp } from './app.ts';
+import { createLogger } from './logger.ts';
+
+/** Process entry: one-line reasons on failure, graceful shutdown on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    const reason = error instanceof ConfigError ? error.message : (error as Error).message;
+    process.stderr.write(`latchkey: configuration error: ${reason}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  if (config.jwt.generated) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      'JWT_SECRET is not set: using a generated development key kept in DATA_DIR',
+    );
+  }
+  let app;
+  try {
+    app = await startApp(config, { logger });
+  } catch (error) {
+    process.stderr.write(`latchkey: cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  logger.info({ url: app.url, database: app.deps.dbh.target.kind }, 'listening');
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    app
+      .close()
+      .then(() => {
+        logger.flush();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,70 @@
+import { loginInputSchema, PASSWORD_MIN_LENGTH_FLOOR, registerInputSchema } from '@latchkey/shared';
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { login, register } from '../auth/auth.service.ts';
+import { bearerToken } from '../context.ts';
+import { clearRefreshCookie } from '../http/cookies.ts';
+import {
+  authenticate,
+  endSession,
+  refreshSession,
+  sessionOfRefreshToken,
+} from '../sessions/session.service.ts';
+import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
+import { publicUser, throttled, tokenResponse } from './shapes.ts';
+
+const invalidCredentials = () =>
+  new TRPCError({ code: 'UNAUTHORIZED', message: 'Incorrect username or password' });
+const invalidSession = () =>
+  new TRPCError({ code: 'UNAUTHORIZED', message: 'Could not validate credentials' });
+
+/** Sign-in procedures, mounted at the root of the router as the contract names them. */
+export const authProcedures = {
+  register: publicProcedure
+    // The schema holds the structural rules; the configured minimum is applied by the service.
+    .input(registerInputSchema(PASSWORD_MIN_LENGTH_FLOOR))
+    .mutation(async ({ ctx, input }) => {
+      const result = await register(ctx.deps, input, clientMeta(ctx));
+      if (result.ok) return publicUser(result.value);
+      switch (result.code) {
+        case 'THROTTLED':
+          throw throttled(result.retryAfter);
+        case 'WEAK_PASSWORD':
+          throw new TRPCError({ code: 'BAD_REQUEST', message: result.message ?? 'Weak password' });
+        case 'USERNAME_TAKEN':
+          throw new TRPCError({ code: 'CONFLICT', message: 'Username already taken' });
+      }
+    }),
+
+  login: publicProcedure.input(loginInputSchema).mutation(async ({ ctx, input }) => {
+    const result = await login(ctx.deps, input, clientMeta(ctx));
+    if (result.ok) return tokenResponse(ctx, result.value);
+    if (result.code === 'THROTTLED') throw throttled(result.retryAfter);
+    throw invalidCredentials();
+  }),
+
+  refresh: cookieProcedure.mutation(async ({ ctx }) => {
+    const result = await refreshSession(ctx.deps, ctx.req.refreshToken, clientMeta(ctx));
+    if (result.ok) return tokenResponse(ctx, result.value);
+    ctx.res.setCookie(clearRefreshCookie());
+    throw invalidSession();
+  }),
+
+  logout: cookieProcedure
+    .input(z.object({ everywhere: z.boolean().optional() }).strict().optional())
+    .mutation(async ({ ctx, input }) => {
+      ctx.res.setCookie(clearRefreshCookie());
+      // The cookie names the session; a bearer token is accepted too for clients without one.
+      let session =
+        ctx.req.refreshToken !== null
+          ? await sessionOfRefreshToken(ctx.deps, ctx.req.refreshToken)
+          : null;
+      if (!session && ctx.req.refreshToken === null) {
+        const bearer = bearerToken(ctx.req.authorization);
+        if (bearer.kind === 'token') session = await authenticate(ctx.deps, bearer.token);
+      }
+      if (!session) throw invalidSession();
+      await endSession(ctx.deps, session, input?.everywhere ?? false, clientMeta(ctx));
+      return { ok: true as const };
+    }),
+};

@@ -1,0 +1,116 @@
+import type { Database } from '@latchkey/db';
+import type { Kysely, Transaction } from 'kysely';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  createdAt: Date;
+}
+
+export interface UserCredentialRecord extends UserRecord {
+  passwordHash: string;
+  disabledAt: Date | null;
+}
+
+export async function findUserCredentialsByUsername(
+  db: Db,
+  username: string,
+): Promise<UserCredentialRecord | null> {
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'created_at', 'password_hash', 'disabled_at'])
+    .where('username', '=', username)
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        username: row.username,
+        createdAt: row.created_at,
+        passwordHash: row.password_hash,
+        disabledAt: row.disabled_at,
+      }
+    : null;
+}
+
+export async function findUserCredentialsById(
+  db: Db,
+  id: string,
+): Promise<UserCredentialRecord | null> {
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'created_at', 'password_hash', 'disabled_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        username: row.username,
+        createdAt: row.created_at,
+        passwordHash: row.password_hash,
+        disabledAt: row.disabled_at,
+      }
+    : null;
+}
+
+/** Inserts a user; null when the canonical username is taken (no exception, no partial write). */
+export async function insertUser(
+  db: Db,
+  username: string,
+  passwordHash: string,
+): Promise<UserRecord | null> {
+  const row = await db
+    .insertInto('users')
+    .values({ username, password_hash: passwordHash })
+    .onConflict((oc) => oc.column('username').doNothing())
+    .returning(['id', 'username', 'created_at'])
+    .executeTakeFirst();
+  return row ? { id: row.id, username: row.username, createdAt: row.created_at } : null;
+}
+
+export async function updatePasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Sets or clears disabled_at; returns the user id, or null when there is no such user. */
+export async function setUserDisabled(
+  db: Db,
+  username: string,
+  disabledAt: Date | null,
+): Promise<string | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ disabled_at: disabledAt, updated_at: new Date() })
+    .where('username', '=', username)
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export async function deleteUser(db: Db, username: string): Promise<string | null> {
+  const row = await db
+    .deleteFrom('users')
+    .where('username', '=', username)
+    .returning('id')
+    .executeTakeFirst();
+  return row?.id ?? null;
+}
+
+export async function listUsers(db: Db): Promise<Array<UserRecord & { disabledAt: Date | null }>> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'created_at', 'disabled_at'])
+    .orderBy('username')
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    username: r.username,
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+  }));
+}
