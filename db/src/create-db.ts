@@ -47,11 +47,12 @@ export interface DbHandle {
 
 // int8 (count(*), bigserial) as a number on both drivers; PGlite already does this.
 const INT8_OID = 20;
+const parseInt8 = (value: string) => Number(value);
 const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+      ? parseInt8
+      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof pg.types.getTypeParser,
 };
 
 export async function createDb(url: string, options: CreateDbOptions = {}): Promise<DbHandle> {

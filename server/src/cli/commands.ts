@@ -110,7 +110,7 @@ export async function run(args: string[], out: Out): Promise<void> {
     return out(randomBytes(32).toString('base64url'));
   }
   if (group === 'migrate' && verb === undefined) {
-    return withDeps(async () => out('migrations applied'));
+    return withDeps(() => Promise.resolve(out('migrations applied')));
   }
   if (group === 'user' && verb === 'list') {
     return withDeps(async (deps) => {

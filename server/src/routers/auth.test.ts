@@ -108,7 +108,7 @@ describe('login', () => {
   it('accepts the username in any case and with full-width letters', async () => {
     const name = await registered(uniqueName('wide'));
     const wide = [...name.toUpperCase()]
-      .map((c) => (/[A-Z]/.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c))
+      .map((c) => (/[A-Z]/.test(c) ? String.fromCodePoint((c.codePointAt(0) ?? 0) + 0xfee0) : c))
       .join('');
     const result = await callerFor(env.deps).login({ username: wide, password: PASSWORD });
     expect(result.user.username).toBe(name);

@@ -1,0 +1,138 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  callerFor,
+  createTestEnv,
+  PASSWORD,
+  uniqueName,
+  type TestEnv,
+} from '../../test/helpers.ts';
+import { RetryAfter } from '../trpc.ts';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv({
+    LOGIN_MAX_FAILURES: '3',
+    LOGIN_LOCKOUT_SECONDS: '60',
+    LOGIN_MAX_PER_CLIENT: '8',
+  });
+});
+afterAll(() => env.close());
+
+async function failure(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
+}
+
+let clientCounter = 0;
+/** A fresh client address per test, so per-client counters do not leak between tests. */
+const newClient = () => `198.51.100.${++clientCounter}`;
+
+const login = (username: string, password: string, clientAddress: string) =>
+  callerFor(env.deps, { clientAddress }).login({ username, password });
+
+describe('per-account throttle', () => {
+  it('locks the account after LOGIN_MAX_FAILURES, even for the right password, until the window passes', async () => {
+    const name = uniqueName();
+    const client = newClient();
+    await callerFor(env.deps, { clientAddress: client }).register({
+      username: name,
+      password: PASSWORD,
+    });
+    for (let i = 0; i < 3; i++) {
+      const e = await failure(login(name, 'wrong password guess', newClient()));
+      expect(e.code).toBe('UNAUTHORIZED');
+    }
+    const locked = await failure(login(name, PASSWORD, newClient()));
+    expect([locked.code, locked.message]).toEqual([
+      'TOO_MANY_REQUESTS',
+      'Too many attempts, try again later',
+    ]);
+    expect(locked.cause).toBeInstanceOf(RetryAfter);
+    const retryAfter = (locked.cause as RetryAfter).seconds;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    env.clock.advance(61);
+    const ok = await login(name, PASSWORD, newClient());
+    expect(ok.user.username).toBe(name);
+  });
+
+  it('counts usernames that do not exist, in their canonical form', async () => {
+    const ghost = uniqueName('ghost');
+    for (const variant of [ghost, ghost.toUpperCase(), `  ${ghost} `]) {
+      expect((await failure(login(variant, PASSWORD, newClient()))).code).toBe('UNAUTHORIZED');
+    }
+    expect((await failure(login(ghost, PASSWORD, newClient()))).code).toBe('TOO_MANY_REQUESTS');
+  });
+
+  it('clears the account counter after a successful login', async () => {
+    const name = uniqueName();
+    await callerFor(env.deps, { clientAddress: newClient() }).register({
+      username: name,
+      password: PASSWORD,
+    });
+    for (let i = 0; i < 2; i++) await failure(login(name, 'wrong password guess', newClient()));
+    await login(name, PASSWORD, newClient());
+    for (let i = 0; i < 2; i++) await failure(login(name, 'wrong password guess', newClient()));
+    expect((await login(name, PASSWORD, newClient())).user.username).toBe(name);
+  });
+
+  it('lets no more than LOGIN_MAX_FAILURES of 50 parallel guesses reach the password check', async () => {
+    const name = uniqueName();
+    await callerFor(env.deps, { clientAddress: newClient() }).register({
+      username: name,
+      password: PASSWORD,
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => login(name, `parallel guess number ${i}`, newClient())),
+    );
+    const codes = results.map((r) =>
+      r.status === 'rejected' ? (r.reason as TRPCError).code : 'OK',
+    );
+    expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(3);
+    expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS')).toHaveLength(47);
+    const checked = await env.dbh.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('username', '=', name)
+      .where('event', '=', 'login.failure')
+      .executeTakeFirstOrThrow();
+    expect(Number(checked.n)).toBe(3);
+  });
+});
+
+describe('per-client throttle', () => {
+  it('stops password spraying from one address across many usernames', async () => {
+    const sprayer = newClient();
+    for (let i = 0; i < 8; i++) {
+      const e = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer));
+      expect(e.code).toBe('UNAUTHORIZED');
+    }
+    const blocked = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer));
+    expect(blocked.code).toBe('TOO_MANY_REQUESTS');
+    // Another address is unaffected.
+    const other = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', newClient()));
+    expect(other.code).toBe('UNAUTHORIZED');
+  });
+
+  it('counts registrations from one address', async () => {
+    const client = newClient();
+    for (let i = 0; i < 8; i++) {
+      await callerFor(env.deps, { clientAddress: client }).register({
+        username: uniqueName('bulk'),
+        password: PASSWORD,
+      });
+    }
+    const e = await failure(
+      callerFor(env.deps, { clientAddress: client }).register({
+        username: uniqueName('bulk'),
+        password: PASSWORD,
+      }),
+    );
+    expect(e.code).toBe('TOO_MANY_REQUESTS');
+  });
+});
