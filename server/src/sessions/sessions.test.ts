@@ -27,7 +27,9 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 /** Registers a user and signs in; returns the access token and the refresh cookie's token. */
 async function signedIn(name = uniqueName(), userAgent = 'vitest') {
-  await callerFor(env.deps).register({ username: name, password: PASSWORD }).catch(() => null);
+  await callerFor(env.deps)
+    .register({ username: name, password: PASSWORD })
+    .catch(() => null);
   const cookies: string[] = [];
   const login = await callerFor(env.deps, { cookies, userAgent }).login({
     username: name,
@@ -177,16 +179,19 @@ describe('CSRF on cookie procedures', () => {
     { name: 'form-urlencoded', facts: { contentType: 'application/x-www-form-urlencoded' } },
   ];
 
-  it.each(refusals)('refuses refresh and logout with $name, changing nothing', async ({ facts }) => {
-    const s = await signedIn();
-    const cookies: string[] = [];
-    const call = callerFor(env.deps, { refreshToken: s.refreshToken, cookies, ...facts });
-    expect(await codeOf(call.refresh())).toBe('FORBIDDEN');
-    expect(await codeOf(call.logout({ everywhere: true }))).toBe('FORBIDDEN');
-    expect(cookies).toEqual([]);
-    expect((await me(s.accessToken)).username).toBe(s.name);
-    expect((await refresh(s.refreshToken)).refreshToken).not.toBeNull();
-  });
+  it.each(refusals)(
+    'refuses refresh and logout with $name, changing nothing',
+    async ({ facts }) => {
+      const s = await signedIn();
+      const cookies: string[] = [];
+      const call = callerFor(env.deps, { refreshToken: s.refreshToken, cookies, ...facts });
+      expect(await codeOf(call.refresh())).toBe('FORBIDDEN');
+      expect(await codeOf(call.logout({ everywhere: true }))).toBe('FORBIDDEN');
+      expect(cookies).toEqual([]);
+      expect((await me(s.accessToken)).username).toBe(s.name);
+      expect((await refresh(s.refreshToken)).refreshToken).not.toBeNull();
+    },
+  );
 
   it('accepts the configured public origin', async () => {
     const s = await signedIn();
