@@ -1,6 +1,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { bearerToken, type Context } from './context.ts';
+import { OverloadedError } from './auth/limiter.ts';
 import { authenticate } from './sessions/session.service.ts';
 import type { ClientMeta } from './result.ts';
 
@@ -55,12 +56,21 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
  * Mutations accept only a JSON or empty body. tRPC v11 would otherwise run a mutation posted as
  * multipart/form-data or text/plain — CORS-simple requests that any site can make.
  */
-export const publicProcedure = t.procedure.use(({ ctx, type, next }) => {
+export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   const contentType = ctx.req.contentType;
   if (type === 'mutation' && contentType !== null && !JSON_TYPE.test(contentType)) {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Unsupported content type' });
   }
-  return next();
+  const result = await next();
+  // Password hashing is full: shed the request at once instead of queueing without bound.
+  if (!result.ok && result.error.cause instanceof OverloadedError) {
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Server busy, try again later',
+      cause: new RetryAfter(result.error.cause.retryAfterSeconds),
+    });
+  }
+  return result;
 });
 
 export function clientMeta(ctx: Context): ClientMeta {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../services.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
 import { BodyTooLargeError, clientAddress } from './request.ts';
@@ -114,6 +115,15 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         if (!res.headersSent) sendJson(res, 413, { detail: 'Request body too large' });
+      } else if (error instanceof OverloadedError) {
+        if (!res.headersSent) {
+          sendJson(
+            res,
+            503,
+            { detail: 'Server busy, try again later' },
+            { 'retry-after': String(error.retryAfterSeconds), 'cache-control': 'no-store' },
+          );
+        }
       } else {
         logger.error(
           { requestId, err: { type: (error as Error).name, message: (error as Error).message } },

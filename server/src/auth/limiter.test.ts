@@ -1,0 +1,69 @@
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  callerFor,
+  createTestEnv,
+  PASSWORD,
+  uniqueName,
+  type TestEnv,
+} from '../../test/helpers.ts';
+import { RetryAfter } from '../trpc.ts';
+import { BoundedLimiter, OverloadedError } from './limiter.ts';
+
+describe('BoundedLimiter', () => {
+  it('runs at most `concurrency` tasks at once and refuses beyond the queue', async () => {
+    const limiter = new BoundedLimiter(2, 1);
+    let running = 0;
+    let peak = 0;
+    const release: Array<() => void> = [];
+    const task = () =>
+      limiter.run(async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise<void>((resolve) => release.push(resolve));
+        running--;
+      });
+    const accepted = [task(), task(), task()];
+    await expect(task()).rejects.toBeInstanceOf(OverloadedError);
+    let finished = false;
+    const all = Promise.all(accepted).then(() => (finished = true));
+    while (!finished) {
+      release.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await all;
+    expect(peak).toBe(2);
+  });
+});
+
+describe('login under a hashing flood', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({}, { hashConcurrency: 1, hashQueue: 1 });
+  });
+  afterAll(() => env.close());
+
+  it('sheds excess logins with SERVICE_UNAVAILABLE and Retry-After instead of queueing', async () => {
+    const name = uniqueName();
+    await callerFor(env.deps).register({ username: name, password: PASSWORD });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        callerFor(env.deps, { clientAddress: `192.0.2.${i}` }).login({
+          username: name,
+          password: PASSWORD,
+        }),
+      ),
+    );
+    const shed = results.filter(
+      (r): r is PromiseRejectedResult =>
+        r.status === 'rejected' && (r.reason as TRPCError).code === 'SERVICE_UNAVAILABLE',
+    );
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    expect(shed.length).toBeGreaterThanOrEqual(1);
+    for (const r of shed) {
+      const error = r.reason as TRPCError;
+      expect(error.message).toBe('Server busy, try again later');
+      expect(error.cause).toBeInstanceOf(RetryAfter);
+    }
+  });
+});
