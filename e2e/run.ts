@@ -1,0 +1,6 @@
+// The scenarios register themselves on import; scripts/e2e.mjs runs them against a live server.
+import './auth-flow.e2e.ts';
+import './tabs.e2e.ts';
+import './sessions.e2e.ts';
+
+export { runScenarios } from './harness.ts';
