@@ -3,7 +3,7 @@ import { createDb, migrateToLatest, type DbHandle } from '@latchkey/db';
 import type { Config } from './config.ts';
 import { createHttpApp, createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { startMaintenance } from './maintenance.ts';
+import { recordSigningKey, startMaintenance } from './maintenance.ts';
 import { createDeps, type Deps } from './services.ts';
 
 export interface AppOptions {
@@ -35,6 +35,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     throw error;
   }
   const deps = await createDeps(config, dbh, logger, options.now);
+  await recordSigningKey(deps);
   const app = createHttpApp(deps, { spaDir: options.spaDir });
   const server = createHttpServer(app);
   const stopMaintenance = startMaintenance(deps);

@@ -1,4 +1,8 @@
-import { purgeAuditEvents } from './audit/audit.repository.ts';
+import {
+  insertAuditEvent,
+  lastRecordedSigningKey,
+  purgeAuditEvents,
+} from './audit/audit.repository.ts';
 import type { Deps } from './services.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
@@ -41,4 +45,19 @@ export function startMaintenance(deps: Deps, intervalMs = 10 * 60_000): () => vo
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Records a key.rotated audit event (reason = the new `kid`) when this instance signs with a key
+ * other than the last one recorded, so key changes show up in the audit trail.
+ */
+export async function recordSigningKey(deps: Deps): Promise<void> {
+  const kid = deps.config.jwt.signing.kid;
+  if ((await lastRecordedSigningKey(deps.db)) === kid) return;
+  await insertAuditEvent(
+    deps.db,
+    { event: 'key.rotated', reason: kid, userAgent: 'latchkey-server' },
+    deps.now(),
+  );
+  deps.logger.info({ kid }, 'signing key recorded in the audit trail');
 }

@@ -17,7 +17,8 @@ export type AuditEvent =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.deleted'
-  | 'user.password_set';
+  | 'user.password_set'
+  | 'key.rotated';
 
 export interface AuditEntry {
   event: AuditEvent;
@@ -99,4 +100,17 @@ export async function purgeAuditEvents(db: Db, before: Date, limit: number): Pro
     )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
+}
+
+/** The `kid` recorded by the most recent key.rotated event, or null when none was recorded. */
+export async function lastRecordedSigningKey(db: Db): Promise<string | null> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select('reason')
+    .where('event', '=', 'key.rotated')
+    .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.reason ?? null;
 }
