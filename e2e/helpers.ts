@@ -91,3 +91,13 @@ export async function signIn(page: Page, baseUrl: string, user: User) {
   await submitSignIn(page, baseUrl, user);
   await expectSignedInAfterSubmit(page, user);
 }
+
+export function sessionItems(page: Page): Locator {
+  return page.getByRole('list').getByRole('listitem');
+}
+
+/** Follows the profile's link to /sessions (a client-side navigation, no reload). */
+export async function openSessions(page: Page) {
+  await page.getByRole('link', { name: 'Sessions' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sessions' }).waitFor();
+}

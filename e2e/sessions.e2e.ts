@@ -1,4 +1,3 @@
-import type { Page } from 'playwright-core';
 import { scenario } from './harness.ts';
 import {
   assert,
@@ -6,18 +5,11 @@ import {
   expectCount,
   expectProfile,
   newUser,
+  openSessions,
   registerUser,
+  sessionItems,
   signIn,
 } from './helpers.ts';
-
-function sessionItems(page: Page) {
-  return page.getByRole('list').getByRole('listitem');
-}
-
-async function openSessions(page: Page) {
-  await page.getByRole('link', { name: 'Sessions' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Sessions' }).waitFor();
-}
 
 scenario('revoking another session signs that browser out', async (ctx) => {
   const user = newUser();

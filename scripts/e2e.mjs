@@ -40,7 +40,9 @@ function newestMtime(paths) {
     if (!existsSync(path)) continue;
     const stat = statSync(path);
     if (stat.isDirectory()) {
-      const children = readdirSync(path).filter((name) => name !== 'node_modules');
+      const children = readdirSync(path).filter(
+        (name) => name !== 'node_modules' && !name.endsWith('.test.ts'),
+      );
       newest = Math.max(newest, newestMtime(children.map((name) => join(path, name))));
     } else newest = Math.max(newest, stat.mtimeMs);
   }
