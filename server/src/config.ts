@@ -64,6 +64,8 @@ const envSchema = z.object({
   AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
   REFRESH_GRACE_SECONDS: int(0, 60).default(10),
   MAX_BODY_BYTES: int(1_024, 10_485_760).default(65_536),
+  // Cross-instance revocation must land within one second: the cache may not hold longer.
+  SESSION_CACHE_MS: int(0, 900).default(500),
 });
 
 export interface Argon2Params {
@@ -111,6 +113,8 @@ export interface Config {
   hashQueue: number;
   auditRetentionDays: number;
   maxBodyBytes: number;
+  /** How long a live-session answer may be reused (0 = ask the database every time). */
+  sessionCacheMs: number;
 }
 
 /** The `kid` of a key: a short digest, so it names the key without revealing it. */
@@ -246,5 +250,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hashQueue: e.HASH_QUEUE,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    sessionCacheMs: e.SESSION_CACHE_MS,
   };
 }

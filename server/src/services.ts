@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/password.ts';
 import { createTokenIssuer, type TokenIssuer } from './auth/tokens.ts';
 import type { Logger } from './logger.ts';
+import { SessionCache } from './sessions/session-cache.ts';
 
 /** Everything a request handler needs, built once per process. */
 export interface Deps {
@@ -14,6 +15,8 @@ export interface Deps {
   logger: Logger;
   /** The clock every rule reads; tests freeze it. */
   now: () => Date;
+  /** Short-lived memory of live sessions; clear it after every revocation. */
+  sessionCache: SessionCache;
 }
 
 export async function createDeps(
@@ -28,5 +31,6 @@ export async function createDeps(
     config.hashQueue,
   );
   const tokens = await createTokenIssuer(config, () => now().getTime());
-  return { config, dbh, db: dbh.db, hasher, tokens, logger, now };
+  const sessionCache = new SessionCache(config.sessionCacheMs);
+  return { config, dbh, db: dbh.db, hasher, tokens, logger, now, sessionCache };
 }

@@ -31,8 +31,9 @@ const t = initTRPC.context<Context>().create({
     const zod = error.cause instanceof ZodError ? error.cause : null;
     let message = shape.message;
     if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
-    else if (error.code === 'PARSE_ERROR') message = 'Request body is not valid JSON';
-    else if (zod) message = zod.issues.map((i) => i.message).join('; ');
+    else if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) {
+      message = 'Request body is not valid JSON';
+    } else if (zod) message = zod.issues.map((i) => i.message).join('; ');
     return {
       code: shape.code,
       message,

@@ -20,8 +20,16 @@ export const PASSWORD = 'correct horse battery staple';
 /** Cheap argon2 for speed; one test elsewhere uses the production parameters. */
 const CHEAP_ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
+export interface TestDb extends DbHandle {
+  /**
+   * Another connection to the same database, as a second server instance would have: its own pool
+   * on PostgreSQL; on PGlite (one process per database) the same handle, which must not be closed.
+   */
+  reopen(): Promise<DbHandle>;
+}
+
 /** PostgreSQL when TEST_DATABASE_URL is set (own schema per file), else PGlite from the snapshot. */
-export async function createTestDb(): Promise<DbHandle> {
+export async function createTestDb(): Promise<TestDb> {
   const url = process.env.TEST_DATABASE_URL;
   if (process.env.LATCHKEY_TEST_DB === 'postgres') {
     if (!url) throw new Error('the postgres project needs TEST_DATABASE_URL');
@@ -34,6 +42,7 @@ export async function createTestDb(): Promise<DbHandle> {
     await migrateToLatest(dbh.db);
     return {
       ...dbh,
+      reopen: () => createDb(url, { schema, poolSize: 5 }),
       close: async () => {
         await dbh.close();
         const dropper = new pg.Client({ connectionString: url });
@@ -44,7 +53,8 @@ export async function createTestDb(): Promise<DbHandle> {
     };
   }
   const snapshot = readFileSync(inject('pgliteSnapshot'));
-  return createDb('pglite:memory', { loadDataDir: new Blob([snapshot]) });
+  const dbh = await createDb('pglite:memory', { loadDataDir: new Blob([snapshot]) });
+  return { ...dbh, reopen: () => Promise.resolve({ ...dbh, close: () => Promise.resolve() }) };
 }
 
 export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}) {
@@ -134,8 +144,9 @@ export function refreshTokenFrom(cookies: string[]): string | null {
 export async function startTestServer(
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
+  database?: DbHandle,
 ): Promise<RunningApp & { dbh: DbHandle; log: string[] }> {
-  const dbh = await createTestDb();
+  const dbh = database ?? (await createTestDb());
   const log = memoryLog();
   const app = await startApp(testConfig({ HOST: '127.0.0.1', ...env }, overrides), {
     dbh,

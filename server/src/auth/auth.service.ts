@@ -1,6 +1,7 @@
 import { insertAuditEvent, type AuditEntry } from '../audit/audit.repository.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
+import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
 import { throttleLogin, throttleRegistration } from '../throttle/throttle.service.ts';
@@ -142,5 +143,6 @@ export async function changePassword(
       now,
     );
   });
+  await announceRevocation(deps);
   return ok(null);
 }

@@ -11,9 +11,23 @@ import { bearerChallenge } from './respond.ts';
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
 
+/**
+ * True for a POST that carries no body. tRPC's own client sends a no-input mutation (e.g.
+ * `logout.mutate()`) as an empty body labelled application/json, which the adapter would fail to
+ * parse; it is handed over as `{}` instead (no input, exactly what the client meant).
+ */
+function hasEmptyBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (
+    req.method === 'POST' &&
+    (length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined))
+  );
+}
+
 export function createTrpcHandler(deps: Deps) {
-  return (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> =>
-    nodeHTTPRequestHandler({
+  return (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    if (hasEmptyBody(req)) Object.assign(req, { body: '{}' });
+    return nodeHTTPRequestHandler({
       req,
       res,
       path,
@@ -42,6 +56,7 @@ export function createTrpcHandler(deps: Deps) {
         if (error.code === 'INTERNAL_SERVER_ERROR') logInternal(deps, error, procedure);
       },
     });
+  };
 }
 
 function logInternal(deps: Deps, error: TRPCError, procedure: string | undefined): void {

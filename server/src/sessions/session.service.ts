@@ -2,6 +2,7 @@ import { insertAuditEvent } from '../audit/audit.repository.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
 import type { UserRecord } from '../users/user.repository.ts';
+import { announceRevocation } from './revocation.ts';
 import {
   generateRefreshToken,
   hashRefreshToken,
@@ -121,6 +122,7 @@ export async function refreshSession(
     return { kind: 'reused' as const, sessionId: previous.sessionId };
   });
   if (outcome.kind === 'reused') {
+    await announceRevocation(deps);
     deps.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
   }
   if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') {
@@ -171,6 +173,7 @@ export async function endSession(
       now,
     );
   });
+  await announceRevocation(deps);
 }
 
 export async function listSessions(deps: Deps, userId: string): Promise<SessionRecord[]> {
@@ -185,7 +188,7 @@ export async function revokeOwnSession(
   meta: ClientMeta,
 ): Promise<boolean> {
   const now = deps.now();
-  return deps.db.transaction().execute(async (trx) => {
+  const revoked = await deps.db.transaction().execute(async (trx) => {
     const revoked = await revokeSession(trx, sessionId, 'revoked_by_user', now, user.id);
     if (revoked) {
       await insertAuditEvent(
@@ -196,6 +199,8 @@ export async function revokeOwnSession(
     }
     return revoked;
   });
+  if (revoked) await announceRevocation(deps);
+  return revoked;
 }
 
 /**
@@ -208,6 +213,11 @@ export async function authenticate(
 ): Promise<{ user: UserRecord; sessionId: string } | null> {
   const claims = await deps.tokens.verify(token);
   if (!claims) return null;
-  const user = await findLiveSession(deps.db, claims.sessionId, liveAt(deps), claims.userId);
-  return user ? { user, sessionId: claims.sessionId } : null;
+  const at = liveAt(deps);
+  const cached = deps.sessionCache.get(claims.sessionId, claims.userId, at.now.getTime());
+  if (cached) return { user: cached, sessionId: claims.sessionId };
+  const user = await findLiveSession(deps.db, claims.sessionId, at, claims.userId);
+  if (!user) return null;
+  deps.sessionCache.set(claims.sessionId, user, at.now.getTime());
+  return { user, sessionId: claims.sessionId };
 }

@@ -3,6 +3,7 @@ import { insertAuditEvent, type AuditEvent } from '../audit/audit.repository.ts'
 import { passwordPolicyReason } from '../auth/password.ts';
 import { fail, ok, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
+import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import {
   deleteUser,
@@ -82,6 +83,7 @@ export async function setPassword(
   const hash = await deps.hasher.hash(pw.value);
   await updatePasswordHash(deps.db, user.value.id, hash);
   await revokeUserSessions(deps.db, user.value.id, 'password_set', deps.now());
+  await announceRevocation(deps);
   await audit(deps, 'user.password_set', user.value.id, user.value.username);
   return ok(null);
 }
@@ -96,6 +98,7 @@ export async function setDisabled(
   const now = deps.now();
   await setUserDisabled(deps.db, user.value.username, disabled ? now : null);
   if (disabled) await revokeUserSessions(deps.db, user.value.id, 'user_disabled', now);
+  await announceRevocation(deps);
   await audit(
     deps,
     disabled ? 'user.disabled' : 'user.enabled',
@@ -110,6 +113,7 @@ export async function removeUser(deps: Deps, name: string): Promise<Result<null,
   if (!user.ok) return user;
   // Sessions go with the user (ON DELETE CASCADE), so its access tokens stop verifying at once.
   await deleteUser(deps.db, user.value.username);
+  await announceRevocation(deps);
   await audit(deps, 'user.deleted', user.value.id, user.value.username);
   return ok(null);
 }
@@ -121,6 +125,7 @@ export async function revokeAllSessions(
   const user = await existing(deps, name);
   if (!user.ok) return user;
   const count = await revokeUserSessions(deps.db, user.value.id, 'revoked_by_operator', deps.now());
+  await announceRevocation(deps);
   await audit(deps, 'sessions.revoked_all', user.value.id, user.value.username);
   return ok(count);
 }
