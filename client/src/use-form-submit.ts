@@ -7,7 +7,7 @@ import {
   type FieldErrors,
   type FormSchema,
 } from './forms.ts';
-import { describeError } from './trpc.ts';
+import { describeError } from './errors.ts';
 
 interface FormSubmitOptions<F extends string> {
   /** Input names in the order they appear, so focus lands on the first invalid one. */

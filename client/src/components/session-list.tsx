@@ -1,6 +1,6 @@
 import { formatDateTime, describeUserAgent } from '../format.ts';
 import { useRevokeSession, useSessions, useSignOut } from '../hooks.ts';
-import { describeError } from '../trpc.ts';
+import { describeError } from '../errors.ts';
 import { FormAlert, Loading } from './status.tsx';
 
 export function SessionList() {

@@ -2,7 +2,7 @@ import { Link } from 'wouter';
 import { FormAlert, Loading } from '../components/status.tsx';
 import { formatDate } from '../format.ts';
 import { useMe, useSignOut } from '../hooks.ts';
-import { describeError } from '../trpc.ts';
+import { describeError } from '../errors.ts';
 
 export default function ProfilePage() {
   const me = useMe();

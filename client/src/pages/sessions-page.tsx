@@ -3,7 +3,7 @@ import { ChangePasswordForm } from '../components/change-password-form.tsx';
 import { SessionList } from '../components/session-list.tsx';
 import { FormAlert } from '../components/status.tsx';
 import { useSignOut } from '../hooks.ts';
-import { describeError } from '../trpc.ts';
+import { describeError } from '../errors.ts';
 
 export default function SessionsPage() {
   const signOut = useSignOut();
