@@ -17,7 +17,7 @@ export default defineConfig({
       : ['default'],
     projects: [
       {
-        extends: true,
+        extends: true as const,
         test: {
           name: 'pglite',
           include: ['{db,shared,server}/**/*.test.ts'],
@@ -27,7 +27,7 @@ export default defineConfig({
       ...(postgresUrl
         ? [
             {
-              extends: true,
+              extends: true as const,
               test: {
                 name: 'postgres',
                 include: ['{db,server}/**/*.test.ts'],
