@@ -1,0 +1,124 @@
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  callerFor,
+  createTestEnv,
+  memoryLog,
+  PASSWORD,
+  uniqueName,
+  type TestEnv,
+} from '../../test/helpers.ts';
+import { createDeps } from '../services.ts';
+import { createPasswordHasher, passwordPolicyReason } from './password.ts';
+
+const COMMON = 'This password is too common; choose another';
+const REPEATED = 'This password repeats one character; choose another';
+const CONTEXT = 'This password contains the username or the service name; choose another';
+
+describe('passwordPolicyReason', () => {
+  it('knows which sample passwords the zxcvbn-ts common list holds', () => {
+    const list = new Set(dictionary['passwords-common']);
+    expect(
+      ['passwordpassword', '1qaz2wsx3edc4rfv', 'qwerty123456789'].map((p) => list.has(p)),
+    ).toEqual([true, true, true]);
+    // Not in the list, so not refused as common (the blocklist is a list, not a keyboard-walk detector).
+    expect(list.has('qwertyuiopasdfgh')).toBe(false);
+    expect(passwordPolicyReason('qwertyuiopasdfgh', 'alice', 15)).toBeNull();
+  });
+
+  it.each([
+    ['passwordpassword', COMMON],
+    ['PasswordPassword', COMMON],
+    ['1qaz2wsx3edc4rfv', COMMON],
+    ['qwerty123456789', COMMON],
+    ['a'.repeat(20), REPEATED],
+    ['ZZZZZZZZZZZZZZZZ', REPEATED],
+    ['my name is alice and i like tea', CONTEXT],
+    ['my name is ALICE and i like tea', CONTEXT],
+    ['latchkey is my favourite thing', CONTEXT],
+    ['fourteen chars', 'Password must be at least 15 characters'],
+  ])('refuses %j: %s', (password, reason) => {
+    expect(passwordPolicyReason(password, 'alice', 15)).toBe(reason);
+  });
+
+  it.each([PASSWORD, 'violet staircase under a quiet moon', 'Ünïcödé pässphrase 山田'])(
+    'accepts the passphrase %j',
+    (password) => {
+      expect(passwordPolicyReason(password, 'alice', 15)).toBeNull();
+    },
+  );
+});
+
+describe('hashing with the production parameters', () => {
+  it('is argon2id m=19456,t=2,p=1, verifies, and never throws on a bad hash', async () => {
+    const params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+    const hasher = await createPasswordHasher(params, 1);
+    const hash = await hasher.hash(PASSWORD);
+    expect(hash).toMatch(
+      /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/,
+    );
+    expect(await hasher.hash(PASSWORD)).not.toBe(hash); // salted
+    await expect(hasher.verify(hash, PASSWORD)).resolves.toBe(true);
+    await expect(hasher.verify(hash, `${PASSWORD} `)).resolves.toBe(false);
+    await expect(hasher.verify(hash, PASSWORD.toUpperCase())).resolves.toBe(false);
+    for (const garbage of [
+      '',
+      'garbage',
+      '$argon2id$v=19$m=19456,t=2,p=1$AAAA$BBBB',
+      '$2b$10$abc',
+    ]) {
+      await expect(hasher.verify(garbage, PASSWORD)).resolves.toBe(false);
+    }
+    expect(hasher.needsRehash(hash)).toBe(false);
+    expect(hasher.needsRehash(hash.replace('m=19456', 'm=1024'))).toBe(true);
+    expect(hasher.needsRehash('garbage')).toBe(true);
+  });
+});
+
+describe('hash upgrade on login', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv();
+  });
+  afterAll(() => env.close());
+
+  const storedHash = async (username: string) =>
+    (
+      await env.dbh.db
+        .selectFrom('users')
+        .select('password_hash')
+        .where('username', '=', username)
+        .executeTakeFirstOrThrow()
+    ).password_hash;
+
+  it('rehashes with the new parameters when they changed, and only then', async () => {
+    const username = uniqueName();
+    await callerFor(env.deps).register({ username, password: PASSWORD });
+    const before = await storedHash(username);
+    expect(before).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+
+    const stronger = { memoryCost: 2048, timeCost: 2, parallelism: 1 };
+    const upgraded = await createDeps(
+      { ...env.deps.config, argon2: stronger },
+      env.dbh,
+      memoryLog().logger,
+      env.clock.now,
+    );
+    const login = () => callerFor(upgraded).login({ username, password: PASSWORD });
+
+    await expect(login()).resolves.toMatchObject({ user: { username } });
+    const after = await storedHash(username);
+    expect(after).toMatch(/^\$argon2id\$v=19\$m=2048,t=2,p=1\$/);
+    expect(after).not.toBe(before);
+
+    await expect(login()).resolves.toMatchObject({ user: { username } });
+    expect(await storedHash(username)).toBe(after);
+
+    const wrong = callerFor(upgraded).login({ username, password: `${PASSWORD}!` });
+    await expect(wrong).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'Incorrect username or password',
+    });
+    expect(await storedHash(username)).toBe(after);
+  });
+});

@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, keyId, loadConfig, weakSecretReason } from './config.ts';
+
+const GOOD_SECRET = 'Vq3mY8k2LxN0pR7tW4zB6cD1fH9jK5sA-_eGuIoQwEr'; // 43 characters
+const FASTAPI_SAMPLE_KEY = '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7';
+const tempDir = () => mkdtempSync(join(tmpdir(), 'latchkey-config-'));
+
+function configError(env: Record<string, string>): ConfigError {
+  let caught: unknown = null;
+  try {
+    loadConfig({ DATA_DIR: tempDir(), ...env });
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  const error = caught as ConfigError;
+  expect(error.code).toBe('CONFIG_INVALID');
+  expect(error.message).not.toMatch(/[\r\n]/);
+  return error;
+}
+
+describe('defaults', () => {
+  it('match the contract table', () => {
+    const config = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET });
+    expect(config).toMatchObject({
+      production: false,
+      port: 3000,
+      host: '127.0.0.1',
+      publicUrl: 'http://127.0.0.1:3000',
+      accessTokenTtl: 900,
+      refreshTokenTtl: 2_592_000,
+      refreshIdleTtl: 604_800,
+      passwordMinLength: 15,
+      loginMaxFailures: 10,
+      loginLockoutSeconds: 900,
+      loginMaxPerClient: 100,
+      trustProxyHops: 0,
+      corsOrigins: [],
+      logLevel: 'info',
+      jwt: { issuer: 'http://127.0.0.1:3000', audience: 'latchkey', generated: false },
+    });
+    expect(config.argon2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(config.databaseUrl).toBe(`pglite:${join(config.dataDir, 'pgdata')}`);
+  });
+
+  it('derive the issuer and public URL from HOST and PORT', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      JWT_SECRET: GOOD_SECRET,
+      HOST: 'localhost',
+      PORT: '8080',
+    });
+    expect([config.publicUrl, config.jwt.issuer]).toEqual([
+      'http://localhost:8080',
+      'http://localhost:8080',
+    ]);
+  });
+
+  // An empty variable (`LOGIN_MAX_PER_CLIENT=` in a compose file) must not silently become 0:
+  // for LOGIN_MAX_PER_CLIENT 0 turns the per-client limit off, for PORT it means a random port.
+  it.each([
+    ['LOGIN_MAX_PER_CLIENT', 'loginMaxPerClient', 100],
+    ['PORT', 'port', 3000],
+  ] as const)('an empty %s means its default, not 0', (name, field, expected) => {
+    const config = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET, [name]: '' });
+    expect(config[field]).toBe(expected);
+  });
+});
+
+describe('the signing key in production', () => {
+  it.each([
+    ['absent', undefined, 'JWT_SECRET is required when NODE_ENV=production'],
+    ['empty', '', 'JWT_SECRET is required when NODE_ENV=production'],
+    ['31 bytes', 'k'.repeat(30) + 'z', 'JWT_SECRET is 31 bytes; at least 32 are required'],
+    ["'a' × 40", 'a'.repeat(40), 'JWT_SECRET is a single repeated character'],
+    ['your_secret_key', 'your_secret_key', 'JWT_SECRET is 15 bytes; at least 32 are required'],
+    ['secret', 'secret', 'JWT_SECRET is 6 bytes; at least 32 are required'],
+    ['changeme', 'changeme', 'JWT_SECRET is 8 bytes; at least 32 are required'],
+    ['the FastAPI sample key', FASTAPI_SAMPLE_KEY, 'JWT_SECRET is a published placeholder'],
+    [
+      'the FastAPI sample key upper-cased',
+      FASTAPI_SAMPLE_KEY.toUpperCase(),
+      'JWT_SECRET is a published placeholder',
+    ],
+  ])('refuses to start when it is %s', (_, secret, message) => {
+    const env: Record<string, string> = { NODE_ENV: 'production' };
+    if (secret !== undefined) env.JWT_SECRET = secret;
+    expect(configError(env).message).toBe(message);
+  });
+
+  it('accepts a good 43-character key, signs with it and names it by keyId', () => {
+    const dataDir = tempDir();
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: GOOD_SECRET,
+      DATA_DIR: dataDir,
+    });
+    const bytes = new TextEncoder().encode(GOOD_SECRET);
+    expect(config.production).toBe(true);
+    expect(config.jwt.generated).toBe(false);
+    expect(Buffer.from(config.jwt.signing.secret).equals(Buffer.from(bytes))).toBe(true);
+    expect(config.jwt.signing.kid).toBe(keyId(bytes));
+    expect(config.jwt.signing.kid).not.toContain(GOOD_SECRET.slice(0, 8));
+    expect(weakSecretReason(GOOD_SECRET)).toBeNull();
+  });
+
+  it('refuses a weak previous key and names JWT_PREVIOUS_SECRETS', () => {
+    const error = configError({
+      JWT_SECRET: GOOD_SECRET,
+      JWT_PREVIOUS_SECRETS: `${GOOD_SECRET}x,changeme`,
+    });
+    expect(error.message).toBe('JWT_PREVIOUS_SECRETS entry 2 is 8 bytes; at least 32 are required');
+  });
+});
+
+describe('outside production without JWT_SECRET', () => {
+  it('generates a key into DATA_DIR/jwt-secret with mode 0600 and reuses it', () => {
+    const dataDir = join(tempDir(), 'nested');
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const file = join(dataDir, 'jwt-secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const stored = readFileSync(file, 'utf8').trim();
+    expect(stored).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first.jwt.generated).toBe(true);
+    expect(Buffer.from(first.jwt.signing.secret).toString('utf8')).toBe(stored);
+
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(second.jwt.signing.kid).toBe(first.jwt.signing.kid);
+    expect(loadConfig({ DATA_DIR: tempDir() }).jwt.signing.kid).not.toBe(first.jwt.signing.kid);
+  });
+});
+
+describe('bad values name the variable on one line', () => {
+  it.each([
+    [{ PORT: 'abc' }, 'PORT expected number, received nan'],
+    [{ PORT: '70000' }, 'PORT too big: expected number to be <=65535'],
+    [{ PASSWORD_MIN_LENGTH: '7' }, 'PASSWORD_MIN_LENGTH too small: expected number to be >=8'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
+    ],
+    [
+      { CORS_ORIGINS: 'https://a.example/path' },
+      'CORS_ORIGINS entry "https://a.example/path" is not an exact origin',
+    ],
+  ])('%o', (env, message) => {
+    expect(configError({ JWT_SECRET: GOOD_SECRET, ...env }).message).toBe(message);
+  });
+});
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function runServer(env: Record<string, string>) {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>(
+    (resolve) => {
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      });
+    },
+  );
+}
+
+describe('the real entry point', () => {
+  it.each([
+    ['no JWT_SECRET', {}, 'JWT_SECRET is required when NODE_ENV=production'],
+    ['a placeholder', { JWT_SECRET: FASTAPI_SAMPLE_KEY }, 'JWT_SECRET is a published placeholder'],
+  ])('exits non-zero with one line and no stack trace for %s', async (_, extra, reason) => {
+    const result = await runServer({ NODE_ENV: 'production', DATA_DIR: tempDir(), ...extra });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.ms).toBeLessThan(10_000);
+    expect(result.stderr).toBe(`latchkey: configuration error: ${reason}\n`);
+    expect(result.stdout).toBe('');
+  });
+});
