@@ -170,7 +170,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * The only reader of process.env in the server.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (`PORT=` in a compose file) means unset, not zero.
+  const given = Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '');
+  const parsed = envSchema.safeParse(Object.fromEntries(given));
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new ConfigError(first ? describeIssue(first) : 'invalid environment');

@@ -1,5 +1,4 @@
 import { ConfigError, loadConfig } from './config.ts';
-import { startApp } from './app.ts';
 import { createLogger } from './logger.ts';
 
 /** Process entry: one-line reasons on failure, graceful shutdown on SIGTERM/SIGINT. */
@@ -21,6 +20,8 @@ async function main(): Promise<void> {
   }
   let app;
   try {
+    // Loaded only after the configuration is known to be good, so a bad one fails fast.
+    const { startApp } = await import('./app.ts');
     app = await startApp(config, { logger });
   } catch (error) {
     process.stderr.write(`latchkey: cannot start: ${(error as Error).message}\n`);

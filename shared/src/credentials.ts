@@ -16,7 +16,10 @@ export const PASSWORD_MAX_LENGTH = 1024;
 
 // Cc covers C0/C1 controls including NUL, which PostgreSQL `text` cannot store.
 const CONTROL = /\p{Cc}/u;
-const USERNAME_CHARS = /^[\p{L}\p{M}\p{Nd}._-]+$/u;
+// A name starts with a visible character (never a bare combining mark) ...
+const USERNAME_CHARS = /^[\p{L}\p{Nd}._-][\p{L}\p{M}\p{Nd}._-]*$/u;
+// ... and holds nothing that renders as nothing (joiners, variation selectors, fillers).
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
 
 /** Scripts a name may be written in; Han, kana and Hangul are grouped because names mix them. */
 const SCRIPTS: ReadonlyArray<readonly [string, RegExp]> = [
@@ -78,7 +81,7 @@ export const usernameSchema = z
         `Username must be at most ${USERNAME_RULES.maxLength} characters`,
       )
       .refine(
-        (v) => USERNAME_CHARS.test(v),
+        (v) => USERNAME_CHARS.test(v) && !INVISIBLE.test(v),
         'Username may contain only letters, digits, ".", "_" and "-"',
       )
       .refine((v) => scriptsOf(v).size <= 1, 'Username must not mix writing systems'),

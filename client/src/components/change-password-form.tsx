@@ -1,4 +1,5 @@
-import { changePasswordInputSchema, PASSWORD_MIN_LENGTH } from '@latchkey/shared';
+import { changePasswordInputSchema } from '@latchkey/shared';
+import { passwordMinLength } from '../policy.ts';
 import { useState } from 'react';
 import { useChangePassword, useMe } from '../hooks.ts';
 import { useFormSubmit } from '../use-form-submit.ts';
@@ -6,7 +7,7 @@ import { FormField } from './form-field.tsx';
 import { FormAlert } from './status.tsx';
 
 const FIELDS = ['currentPassword', 'newPassword'] as const;
-const schema = changePasswordInputSchema(PASSWORD_MIN_LENGTH);
+const schema = changePasswordInputSchema(passwordMinLength);
 
 export function ChangePasswordForm() {
   const me = useMe();
@@ -50,7 +51,7 @@ export function ChangePasswordForm() {
         type="password"
         autoComplete="new-password"
         error={errors.newPassword}
-        hint={`At least ${PASSWORD_MIN_LENGTH} characters.`}
+        hint={`At least ${passwordMinLength} characters.`}
       />
       <button type="submit" className="primary" disabled={pending}>
         Change password

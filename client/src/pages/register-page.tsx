@@ -1,9 +1,10 @@
-import { PASSWORD_MIN_LENGTH, registerInputSchema } from '@latchkey/shared';
+import { registerInputSchema } from '@latchkey/shared';
+import { passwordMinLength } from '../policy.ts';
 import { Link, useLocation } from 'wouter';
 import { CredentialsForm, type Credentials } from '../components/credentials-form.tsx';
 import { useLogin, useRegister } from '../hooks.ts';
 
-const schema = registerInputSchema(PASSWORD_MIN_LENGTH);
+const schema = registerInputSchema(passwordMinLength);
 
 export default function RegisterPage() {
   const register = useRegister();
@@ -24,7 +25,7 @@ export default function RegisterPage() {
         schema={() => schema}
         submitLabel="Create account"
         passwordAutoComplete="new-password"
-        passwordHint={`At least ${PASSWORD_MIN_LENGTH} characters. A long phrase is easiest to remember.`}
+        passwordHint={`At least ${passwordMinLength} characters. A long phrase is easiest to remember.`}
         submit={createAndSignIn}
       />
       <p className="aside">

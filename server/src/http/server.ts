@@ -23,7 +23,9 @@ export interface HttpApp {
 
 export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): HttpApp {
   const trpc = createTrpcHandler(deps);
-  const serveStatic = createStaticHandler(options.spaDir);
+  const serveStatic = createStaticHandler(options.spaDir, {
+    passwordMinLength: deps.config.passwordMinLength,
+  });
   const { config, logger } = deps;
   let draining = false;
 

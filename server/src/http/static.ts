@@ -42,10 +42,22 @@ const DOCUMENT_HEADERS = {
   'permissions-policy': 'camera=(), microphone=(), geolocation=()',
 };
 
+/** Server settings the SPA needs before its first request, as `<meta>` tags (CSP allows no inline script). */
+export interface SpaSettings {
+  passwordMinLength: number;
+}
+
+function withSettings(html: string, settings: SpaSettings): Buffer {
+  const meta = `<meta name="latchkey-password-min-length" content="${settings.passwordMinLength}">`;
+  return Buffer.from(html.replace(/<head>/i, (head) => `${head}\n    ${meta}`));
+}
+
 /** Serves the built SPA: files under `dir`, and index.html for every other path (client routes). */
-export function createStaticHandler(dir: string = DEFAULT_SPA_DIR) {
+export function createStaticHandler(dir: string = DEFAULT_SPA_DIR, settings: SpaSettings) {
   const indexPath = join(dir, 'index.html');
-  const index = existsSync(indexPath) ? readFileSync(indexPath) : null;
+  const index = existsSync(indexPath)
+    ? withSettings(readFileSync(indexPath, 'utf8'), settings)
+    : null;
 
   return (req: IncomingMessage, res: ServerResponse, pathname: string): void => {
     const head = req.method === 'HEAD';
