@@ -40,6 +40,8 @@ export interface DbHandle {
   pglite: PGlite | null;
   /** The pg pool on PostgreSQL (for LISTEN), null in embedded mode. */
   pool: pg.Pool | null;
+  /** The schema every connection is pinned to, when one was given. */
+  schema: string | null;
   /** True when a trivial query succeeds. Never throws. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -52,7 +54,10 @@ const pgTypes = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8_OID
       ? parseInt8
-      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof pg.types.getTypeParser,
+      : (pg.types.getTypeParser(
+          oid,
+          format ?? 'text',
+        ) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 export async function createDb(url: string, options: CreateDbOptions = {}): Promise<DbHandle> {
@@ -74,6 +79,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       target,
       pglite: null,
       pool,
+      schema: options.schema ?? null,
       ping: () => ping(db),
       close: () => db.destroy(),
     };
@@ -100,6 +106,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     target,
     pglite,
     pool: null,
+    schema: null,
     ping: () => ping(db),
     close: async () => {
       await db.destroy();

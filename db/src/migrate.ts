@@ -9,13 +9,20 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
 
-export function createMigrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider });
+/**
+ * `schema` pins Kysely's own bookkeeping tables to the schema the connection uses; without it the
+ * Migrator's existence check would see a `kysely_migration` table in any other schema.
+ */
+export function createMigrator(db: Kysely<Database>, schema?: string | null): Migrator {
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
-  const { error, results } = await createMigrator(db).migrateToLatest();
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  schema?: string | null,
+): Promise<string[]> {
+  const { error, results } = await createMigrator(db, schema).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error !== undefined) {
     const reason = error instanceof Error ? error.message : JSON.stringify(error);

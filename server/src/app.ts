@@ -30,7 +30,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const dbh = options.dbh ?? (await createDb(config.databaseUrl));
   const ownsDb = options.dbh === undefined;
   try {
-    await migrateToLatest(dbh.db);
+    await migrateToLatest(dbh.db, dbh.schema);
   } catch (error) {
     if (ownsDb) await dbh.close();
     throw error;

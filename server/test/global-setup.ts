@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-snapshot-'));
   const file = join(dir, 'migrated.tar');
   const dbh = await createDb('pglite:memory');
-  await migrateToLatest(dbh.db);
+  await migrateToLatest(dbh.db, dbh.schema);
   const pglite = dbh.pglite;
   if (!pglite) throw new Error('expected PGlite');
   const dump = await pglite.dumpDataDir('none');

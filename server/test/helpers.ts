@@ -39,7 +39,7 @@ export async function createTestDb(): Promise<TestDb> {
     await admin.query(`create schema ${schema}`);
     await admin.end();
     const dbh = await createDb(url, { schema, poolSize: 5 });
-    await migrateToLatest(dbh.db);
+    await migrateToLatest(dbh.db, dbh.schema);
     return {
       ...dbh,
       reopen: () => createDb(url, { schema, poolSize: 5 }),

@@ -67,7 +67,7 @@ async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const dbh = await createDb(config.databaseUrl, { poolSize: 2 });
   try {
-    await migrateToLatest(dbh.db);
+    await migrateToLatest(dbh.db, dbh.schema);
     const deps = await createDeps(config, dbh, createLogger('warn'));
     return await fn(deps);
   } finally {

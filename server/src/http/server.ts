@@ -39,7 +39,12 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     return true;
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, pathname: string) {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    search: URLSearchParams,
+  ) {
     const method = req.method ?? 'GET';
     if (!isApiPath(pathname)) {
       if (method === 'GET' || method === 'HEAD') return serveStatic(req, res, pathname);
@@ -56,7 +61,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     }
     if (pathname.startsWith('/trpc/') && pathname.length > '/trpc/'.length) {
       if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
-      return trpc(req, res, pathname.slice('/trpc/'.length));
+      return trpc(req, res, pathname.slice('/trpc/'.length), search);
     }
     const meta = {
       clientAddress: clientAddress(req, config.trustProxyHops),
@@ -93,6 +98,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-request-id', requestId);
     let pathname = '/';
+    let search = new URLSearchParams();
     if (logger.isLevelEnabled('info')) {
       res.once('finish', () =>
         logger.info(
@@ -108,12 +114,14 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
       );
     }
     try {
-      pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      pathname = url.pathname;
+      search = url.searchParams;
     } catch {
       return sendJson(res, 400, { detail: 'Bad Request' });
     }
     try {
-      await route(req, res, pathname);
+      await route(req, res, pathname, search);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         if (!res.headersSent) sendJson(res, 413, { detail: 'Request body too large' });

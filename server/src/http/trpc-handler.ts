@@ -7,6 +7,7 @@ import type { Deps } from '../services.ts';
 import { RetryAfter } from '../trpc.ts';
 import { requestFacts } from './request.ts';
 import { bearerChallenge } from './respond.ts';
+import { handleSingleQuery } from './trpc-fast.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
@@ -24,7 +25,48 @@ function hasEmptyBody(req: IncomingMessage): boolean {
   );
 }
 
-export function createTrpcHandler(deps: Deps) {
+/** What both the adapter and the fast path do around a call: context, headers, error logging. */
+export interface TrpcHooks {
+  createContext(req: IncomingMessage, res: ServerResponse): Context;
+  responseHeaders(ctx: Context | undefined, errors: TRPCError[]): Record<string, string>;
+  onError(error: TRPCError, procedure: string | undefined): void;
+}
+
+export function createTrpcHooks(deps: Deps): TrpcHooks {
+  return {
+    createContext: (req, res) => ({
+      deps,
+      req: requestFacts(req, deps.config.trustProxyHops),
+      res: { setCookie: (cookie) => res.appendHeader('set-cookie', cookie) },
+    }),
+    responseHeaders(ctx, errors) {
+      const headers: Record<string, string> = { 'cache-control': 'no-store' };
+      if (errors.some((e) => e.code === 'UNAUTHORIZED')) {
+        const presented = ctx ? bearerToken(ctx.req.authorization).kind !== 'none' : false;
+        headers['www-authenticate'] = bearerChallenge(presented);
+      }
+      const wait = errors
+        .map((e) => (e.cause instanceof RetryAfter ? e.cause.seconds : 0))
+        .reduce((a, b) => Math.max(a, b), 0);
+      if (wait > 0) headers['retry-after'] = String(wait);
+      return headers;
+    },
+    onError(error, procedure) {
+      if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+      const cause = error.cause;
+      deps.logger.error(
+        {
+          procedure,
+          err: { type: cause?.name ?? 'Error', message: cause?.message ?? error.message },
+        },
+        'internal error',
+      );
+    },
+  };
+}
+
+/** The tRPC adapter, exactly as tRPC ships it (every request shape, batching included). */
+export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHooks(deps)) {
   return (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
     if (hasEmptyBody(req)) Object.assign(req, { body: '{}' });
     return nodeHTTPRequestHandler({
@@ -35,37 +77,28 @@ export function createTrpcHandler(deps: Deps) {
       maxBodySize: deps.config.maxBodyBytes,
       maxBatchSize: MAX_BATCH_SIZE,
       allowMethodOverride: false,
-      createContext: (): Context => ({
-        deps,
-        req: requestFacts(req, deps.config.trustProxyHops),
-        res: { setCookie: (cookie) => res.appendHeader('set-cookie', cookie) },
-      }),
-      responseMeta({ ctx, errors }) {
-        const headers: Record<string, string> = { 'cache-control': 'no-store' };
-        if (errors.some((e) => e.code === 'UNAUTHORIZED')) {
-          const presented = ctx ? bearerToken(ctx.req.authorization).kind !== 'none' : false;
-          headers['www-authenticate'] = bearerChallenge(presented);
-        }
-        const wait = errors
-          .map((e) => (e.cause instanceof RetryAfter ? e.cause.seconds : 0))
-          .reduce((a, b) => Math.max(a, b), 0);
-        if (wait > 0) headers['retry-after'] = String(wait);
-        return { headers };
-      },
-      onError({ error, path: procedure }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logInternal(deps, error, procedure);
-      },
+      createContext: () => hooks.createContext(req, res),
+      responseMeta: ({ ctx, errors }) => ({ headers: hooks.responseHeaders(ctx, errors) }),
+      onError: ({ error, path: procedure }) => hooks.onError(error, procedure),
     });
   };
 }
 
-function logInternal(deps: Deps, error: TRPCError, procedure: string | undefined): void {
-  const cause = error.cause;
-  deps.logger.error(
-    {
-      procedure,
-      err: { type: cause?.name ?? 'Error', message: cause?.message ?? error.message },
-    },
-    'internal error',
-  );
+/**
+ * `/trpc/*`: single queries (the hot path: `me`, `sessions.list`) go through a lean handler that
+ * produces the adapter's exact bytes without its per-request WHATWG Request/Headers/stream work;
+ * everything else goes through the adapter.
+ */
+export function createTrpcHandler(deps: Deps) {
+  const hooks = createTrpcHooks(deps);
+  const adapter = createAdapterHandler(deps, hooks);
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: URLSearchParams,
+  ): Promise<void> => {
+    if (await handleSingleQuery(req, res, path, search, hooks)) return;
+    return adapter(req, res, path);
+  };
 }

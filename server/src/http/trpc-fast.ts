@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  getErrorShape,
+  getHTTPStatusCode,
+  getProcedureAtPath,
+  getTRPCErrorFromUnknown,
+  transformTRPCResponse,
+  type TRPCResponse,
+} from '@trpc/server/unstable-core-do-not-import';
+import { appRouter } from '../routers/index.ts';
+import type { TrpcHooks } from './trpc-handler.ts';
+
+const config = appRouter._def._config;
+
+/** Requests the lean path takes: a plain GET of one query, nothing streamed, nothing batched. */
+function isSingleQueryRequest(req: IncomingMessage, path: string, search: URLSearchParams) {
+  if (req.method !== 'GET' || search.has('batch') || path.includes(',')) return false;
+  const accept = req.headers['trpc-accept'] ?? req.headers.accept ?? '';
+  return !accept.includes('application/jsonl');
+}
+
+/**
+ * Serves one tRPC query with tRPC's own building blocks (procedure lookup, call, error shape,
+ * status mapping, response transform) and writes the same status, headers and body as the
+ * adapter. Returns false, having written nothing, for any request it does not take; the adapter
+ * then answers it (including every malformed case, so error bodies stay the adapter's own).
+ */
+export async function handleSingleQuery(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawPath: string,
+  search: URLSearchParams,
+  hooks: TrpcHooks,
+): Promise<boolean> {
+  if (!isSingleQueryRequest(req, rawPath, search)) return false;
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return false;
+  }
+  const procedure = await getProcedureAtPath(appRouter, path);
+  if (procedure?._def.type !== 'query') return false;
+  let input: unknown;
+  const rawInput = search.get('input');
+  if (rawInput) {
+    try {
+      input = JSON.parse(rawInput) as unknown;
+    } catch {
+      return false;
+    }
+  }
+  const ctx = hooks.createContext(req, res);
+  let response: TRPCResponse;
+  let errors: ReturnType<typeof getTRPCErrorFromUnknown>[] = [];
+  try {
+    const data: unknown = await procedure({
+      path,
+      getRawInput: () => Promise.resolve(input),
+      ctx,
+      type: 'query',
+      signal: undefined,
+      batchIndex: 0,
+    });
+    response = { result: { data } };
+  } catch (cause) {
+    const error = getTRPCErrorFromUnknown(cause);
+    hooks.onError(error, path);
+    errors = [error];
+    response = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
+  }
+  const body = JSON.stringify(transformTRPCResponse(config, response));
+  // The adapter's header set: WHATWG Headers iterate in name order.
+  const headers: Record<string, string> = {
+    ...hooks.responseHeaders(ctx, errors),
+    'content-type': 'application/json',
+    vary: 'trpc-accept, accept',
+  };
+  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
+  res.statusCode = getHTTPStatusCode(response);
+  res.end(body);
+  return true;
+}
