@@ -98,7 +98,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-request-id', requestId);
     let pathname = '/';
-    let search = new URLSearchParams();
+    let search: URLSearchParams;
     if (logger.isLevelEnabled('info')) {
       res.once('finish', () =>
         logger.info(
