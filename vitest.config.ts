@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const postgresUrl = process.env.TEST_DATABASE_URL;
 
@@ -21,6 +21,8 @@ export default defineConfig({
         test: {
           name: 'pglite',
           include: ['{db,shared,server}/**/*.test.ts'],
+          // Needs PostgreSQL's binaries to run a throwaway cluster: part of the postgres run.
+          exclude: [...configDefaults.exclude, '**/*.pg-cluster.test.ts'],
           env: { LATCHKEY_TEST_DB: 'pglite' },
         },
       },

@@ -68,7 +68,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     const pool = new pg.Pool({
       connectionString: target.url,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2_000,
       statement_timeout: options.statementTimeoutMillis ?? 10_000,
       options: options.schema ? `-c search_path=${options.schema}` : undefined,
       types: pgTypes,

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@latchkey/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { bearerToken, type Context } from './context.ts';
@@ -63,12 +64,21 @@ export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Unsupported content type' });
   }
   const result = await next();
+  if (result.ok) return result;
+  const cause = result.error.cause;
   // Password hashing is full: shed the request at once instead of queueing without bound.
-  if (!result.ok && result.error.cause instanceof OverloadedError) {
+  if (cause instanceof OverloadedError) {
     throw new TRPCError({
       code: 'SERVICE_UNAVAILABLE',
       message: 'Server busy, try again later',
-      cause: new RetryAfter(result.error.cause.retryAfterSeconds),
+      cause: new RetryAfter(cause.retryAfterSeconds),
+    });
+  }
+  if (isDatabaseUnavailable(cause)) {
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Service temporarily unavailable, try again later',
+      cause: new RetryAfter(1),
     });
   }
   return result;

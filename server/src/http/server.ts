@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '@latchkey/db';
 import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../services.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
@@ -125,13 +126,21 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         if (!res.headersSent) sendJson(res, 413, { detail: 'Request body too large' });
-      } else if (error instanceof OverloadedError) {
+      } else if (error instanceof OverloadedError || isDatabaseUnavailable(error)) {
         if (!res.headersSent) {
+          const busy = error instanceof OverloadedError;
           sendJson(
             res,
             503,
-            { detail: 'Server busy, try again later' },
-            { 'retry-after': String(error.retryAfterSeconds), 'cache-control': 'no-store' },
+            {
+              detail: busy
+                ? 'Server busy, try again later'
+                : 'Service temporarily unavailable, try again later',
+            },
+            {
+              'retry-after': String(busy ? error.retryAfterSeconds : 1),
+              'cache-control': 'no-store',
+            },
           );
         }
       } else {
