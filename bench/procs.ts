@@ -1,0 +1,176 @@
+/** Child processes of the benchmark: pinned spawning, readiness, RSS sampling and cleanup. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult, LoadSpec } from './load.ts';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const children = new Set<ChildProcess>();
+const PARENT_WATCH = new URL('./parent-watch.ts', import.meta.url).href;
+
+/** Whether `taskset` exists; decided once. */
+export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+
+export interface SpawnOptions {
+  /** CPU list for taskset ('0', '1'), or null not to pin. */
+  cpu: string | null;
+  env?: Record<string, string>;
+  /** Echo the child's stderr (prefixed) to ours. */
+  label: string;
+}
+
+/**
+ * `node --import tsx <script> ...args` (taskset execs node, so the pid is node's own), with
+ * parent-watch.ts preloaded so the child exits when we do.
+ */
+export function spawnNode(script: string, args: string[], options: SpawnOptions): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', '--import', PARENT_WATCH, script, ...args];
+  const [command, ...rest] =
+    options.cpu !== null && hasTaskset ? ['taskset', '-c', options.cpu, ...node] : node;
+  const child = spawn(command ?? process.execPath, rest, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
+    process.stderr.write(`[${options.label}] ${line}\n`),
+  );
+  return child;
+}
+
+/** Kill every child still running. Synchronous, so it also works from an 'exit' handler. */
+export function killAll(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+}
+
+/** Ask a child to stop, then kill it if it has not exited after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Kill children on exit, on error and on SIGINT/SIGTERM. */
+export function installCleanup(): void {
+  process.on('exit', () => killAll('SIGKILL'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}, stopping children\n`);
+      killAll('SIGKILL');
+      process.exit(130);
+    });
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Poll `url` until it answers 200; fail early if the process dies. */
+export async function waitReady(url: string, child: ChildProcess, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${url}: server exited (${child.exitCode ?? child.signalCode}) before ready`);
+    }
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`${url}: not ready after ${timeoutMs / 1000} s`);
+}
+
+/** Resident set size of a process in MB, or null when it cannot be read. */
+export function rssMb(pid: number): number | null {
+  try {
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the maximum seen (MB). */
+export function sampleRss(pid: number, everyMs = 100): () => number | null {
+  let max: number | null = rssMb(pid);
+  const timer = setInterval(() => {
+    const now = rssMb(pid);
+    if (now !== null && (max === null || now > max)) max = now;
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    const last = rssMb(pid);
+    return last !== null && (max === null || last > max) ? last : max;
+  };
+}
+
+export interface LoadHandle {
+  /** Resolves once the load generator has started sending. */
+  started: Promise<void>;
+  /** Resolves with the results when the load ends (after its duration, or after stop()). */
+  done: Promise<LoadResult>;
+  stop(): void;
+}
+
+/** Runs bench/load.ts in a child process (pinned to the load core). */
+export function startLoad(spec: LoadSpec, cpu: string | null, label: string): LoadHandle {
+  const child = spawnNode('bench/load.ts', [JSON.stringify(spec)], { cpu, label });
+  let onStart: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (onStart = resolve));
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    let result: LoadResult | null = null;
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const message = JSON.parse(line) as { event: string; result?: LoadResult };
+      if (message.event === 'start') onStart();
+      if (message.event === 'done' && message.result) result = message.result;
+    });
+    child.once('close', (code, signal) => {
+      onStart();
+      if (result) resolve(result);
+      else reject(new Error(`load worker ${label} exited (${code ?? signal}) without results`));
+    });
+  });
+  return { started, done, stop: () => void child.kill('SIGTERM') };
+}
+
+/** CPU time (user + system) a process has used so far, in seconds; null if unreadable. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is [0], utime [11], stime [12], in clock ticks (100 Hz).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until every process uses less than `maxCores` of a core over a `windowMs` window, so work
+ * left over from one scenario (e.g. logins queued by a flood) does not run during the next one.
+ * Returns the seconds waited (gives up after `timeoutMs`).
+ */
+export async function waitIdle(pids: number[], maxCores = 0.1, windowMs = 500, timeoutMs = 60_000) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const before = pids.map(cpuSeconds);
+    await sleep(windowMs);
+    const busy = pids.some((pid, i) => {
+      const a = before[i];
+      const b = cpuSeconds(pid);
+      return a != null && b !== null && (b - a) / (windowMs / 1000) > maxCores;
+    });
+    if (!busy) break;
+  }
+  return (Date.now() - started) / 1000;
+}

@@ -1,0 +1,147 @@
+/** Picks the median run of each scenario, prints the table and ratios, and writes the JSON. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadResult } from './load.ts';
+
+export interface Run {
+  scenario: string;
+  round: number;
+  load: LoadResult;
+  /** The login flood running during this measurement, if any. */
+  flood?: LoadResult;
+  /** Highest server RSS sampled during the run, MB. */
+  rssMb: number | null;
+}
+
+export interface Summary {
+  scenario: string;
+  median: Run;
+  runs: Run[];
+}
+
+export const BASELINE = 'baseline me';
+export const LOGIN = 'latchkey login';
+export const FLOOD = 'latchkey me + login flood';
+
+/** The run with the median req/s (the lower middle one for an even count). */
+export function summarize(runs: Run[]): Summary[] {
+  const names = [...new Set(runs.map((r) => r.scenario))];
+  return names.map((scenario) => {
+    const mine = runs.filter((r) => r.scenario === scenario);
+    const sorted = [...mine].sort((a, b) => a.load.rps - b.load.rps);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? mine[0];
+    if (!median) throw new Error(`no runs for ${scenario}`);
+    return { scenario, median, runs: mine };
+  });
+}
+
+/** "0", or "50 [50 timeouts]", or "3 (+120 non-2xx: 503×100 429×20)". */
+function errorsCell(load: LoadResult): string {
+  const codes = Object.entries(load.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, n]) => `${code}×${n}`)
+    .join(' ');
+  const timeouts = load.timeouts > 0 ? ` [${load.timeouts} timeouts]` : '';
+  const non2xx = load.non2xx > 0 ? ` (+${load.non2xx} non-2xx: ${codes})` : '';
+  return `${load.errors}${timeouts}${non2xx}`;
+}
+
+const fixed = (n: number, digits: number) => n.toFixed(digits);
+/** A latency cell; latencies exist only for successful responses. */
+const ms = (load: LoadResult, value: number) => (load.ok > 0 ? fixed(value, 2) : '—');
+
+/** Text columns (the first, and "errors") are left-aligned, numbers right-aligned. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const left = (i: number) => i === 0 || header[i] === 'errors';
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (left(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function render(summaries: Summary[]): string {
+  const rows: string[][] = [];
+  for (const { scenario, median, runs } of summaries) {
+    const all = runs.map((r) => r.load.rps);
+    const range =
+      runs.length > 1 ? `${fixed(Math.min(...all), 0)}–${fixed(Math.max(...all), 0)}` : '';
+    const { load } = median;
+    const rss = median.rssMb === null ? 'n/a' : fixed(median.rssMb, 0);
+    rows.push([
+      scenario,
+      fixed(load.rps, 0),
+      range,
+      ms(load, load.p50),
+      ms(load, load.p99),
+      errorsCell(load),
+      rss,
+    ]);
+    if (median.flood) {
+      const f = median.flood;
+      rows.push([
+        '  └ login flood (load)',
+        fixed(f.rps, 0),
+        `${fixed(f.okRps, 1)} ok/s`,
+        ms(f, f.p50),
+        ms(f, f.p99),
+        errorsCell(f),
+        '',
+      ]);
+    }
+  }
+  const header = ['scenario', 'req/s', 'runs min–max', 'p50 ms', 'p99 ms', 'errors', 'RSS MB'];
+  const lines = [table(header, rows), ''];
+  const base = summaries.find((s) => s.scenario === BASELINE)?.median.load;
+  if (base && base.rps > 0 && base.p99 > 0) {
+    lines.push(`ratios to "${BASELINE}" (req/s: higher is better; p99: lower is better)`);
+    const ratioRows = summaries
+      .filter((s) => s.scenario !== BASELINE && s.scenario !== LOGIN)
+      .map((s) => [
+        s.scenario,
+        `${fixed(s.median.load.rps / base.rps, 2)}×`,
+        s.median.load.ok > 0 ? `${fixed(s.median.load.p99 / base.p99, 2)}×` : '—',
+      ]);
+    lines.push(table(['scenario', 'req/s ratio', 'p99 ratio'], ratioRows), '');
+  }
+  const idle = summaries.find((s) => s.scenario === 'latchkey me')?.median.load;
+  const flooded = summaries.find((s) => s.scenario === FLOOD)?.median.load;
+  if (idle && flooded && idle.p99 > 0) {
+    const ratio =
+      flooded.ok > 0 ? `${fixed(flooded.p99 / idle.p99, 2)}×` : 'n/a (no successful me during it)';
+    lines.push(`me p99 during the flood / idle me p99: ${ratio}`);
+  }
+  return lines.join('\n');
+}
+
+export function writeJson(dir: string, data: object): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = join(dir, `${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+/** Problems that make a run invalid: errors, unexpected statuses, or nothing served at all. */
+export function problems(summaries: Summary[]): string[] {
+  const found: string[] = [];
+  for (const { scenario, runs } of summaries) {
+    for (const run of runs) {
+      const where = `${scenario} (round ${run.round})`;
+      const check = (load: LoadResult, what: string, allowed: string[]) => {
+        if (load.ok === 0) found.push(`${where}: ${what} had no successful responses`);
+        if (load.errors > 0) found.push(`${where}: ${what} had ${load.errors} connection errors`);
+        for (const [code, n] of Object.entries(load.statusCodes)) {
+          if (!code.startsWith('2') && !allowed.includes(code)) {
+            found.push(`${where}: ${what} got ${n}× HTTP ${code}`);
+          }
+        }
+      };
+      check(run.load, 'load', []);
+      if (run.flood) check(run.flood, 'login flood', ['429', '503']);
+    }
+  }
+  return found;
+}

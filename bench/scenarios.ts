@@ -1,0 +1,83 @@
+/** The five scenarios and how one run of a scenario is measured. */
+import type { LoadSpec } from './load.ts';
+import { sampleRss, sleep, startLoad } from './procs.ts';
+import { BASELINE, FLOOD, LOGIN, type Run } from './report.ts';
+import type { RunningServer } from './servers.ts';
+
+export interface Scenario {
+  name: string;
+  server: RunningServer;
+  spec: LoadSpec;
+  /** A login flood to run (on another load process) while `spec` is measured. */
+  flood?: LoadSpec;
+}
+
+export interface ScenarioOptions {
+  duration: number;
+  connections: number;
+  loginConnections: number;
+  floodConnections: number;
+}
+
+function meSpec(server: RunningServer, path: string, o: ScenarioOptions): LoadSpec {
+  return {
+    url: `${server.url}${path}`,
+    method: 'GET',
+    headers: { authorization: `Bearer ${server.token}` },
+    connections: o.connections,
+    duration: o.duration,
+  };
+}
+
+function loginSpec(server: RunningServer, connections: number, duration: number): LoadSpec {
+  return {
+    url: `${server.url}/trpc/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: server.loginBody,
+    connections,
+    duration,
+  };
+}
+
+export function scenarios(
+  latchkey: RunningServer,
+  baseline: RunningServer,
+  o: ScenarioOptions,
+): Scenario[] {
+  return [
+    { name: BASELINE, server: baseline, spec: meSpec(baseline, '/trpc/me', o) },
+    { name: 'latchkey me', server: latchkey, spec: meSpec(latchkey, '/trpc/me', o) },
+    { name: 'latchkey /users/me', server: latchkey, spec: meSpec(latchkey, '/users/me', o) },
+    { name: LOGIN, server: latchkey, spec: loginSpec(latchkey, o.loginConnections, o.duration) },
+    {
+      name: FLOOD,
+      server: latchkey,
+      spec: meSpec(latchkey, '/trpc/me', o),
+      // Runs until stopped, i.e. for as long as the `me` measurement takes.
+      flood: loginSpec(latchkey, o.floodConnections, 0),
+    },
+  ];
+}
+
+/** One run: the load (plus the flood, if any) while the server's RSS is sampled. */
+export async function measure(scenario: Scenario, round: number, cpu: string | null) {
+  const stopRss = sampleRss(scenario.server.pid);
+  let flood: ReturnType<typeof startLoad> | undefined;
+  if (scenario.flood) {
+    flood = startLoad(scenario.flood, cpu, 'flood');
+    await flood.started;
+    await sleep(1000); // let the flood fill the server's queues first
+  }
+  try {
+    const load = await startLoad(scenario.spec, cpu, 'load').done;
+    flood?.stop();
+    const floodResult = await flood?.done;
+    const run: Run = { scenario: scenario.name, round, load, rssMb: stopRss() };
+    if (floodResult) run.flood = floodResult;
+    return run;
+  } finally {
+    flood?.stop();
+    stopRss();
+  }
+}

@@ -1,0 +1,130 @@
+/** Starts the two servers under test and obtains a valid token from each. */
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnNode, stopChild, waitReady } from './procs.ts';
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 180_000;
+
+export interface RunningServer {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  pid: number;
+  token: string;
+  /** JSON body that logs in successfully. */
+  loginBody: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback (released right away; good enough on a quiet loopback). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function postJson(url: string, body: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as unknown;
+}
+
+function accessToken(reply: unknown): string {
+  const token = (reply as { result?: { data?: { accessToken?: unknown } } }).result?.data
+    ?.accessToken;
+  if (typeof token !== 'string') throw new Error('login reply has no accessToken');
+  return token;
+}
+
+export async function startLatchkey(options: {
+  database: string;
+  cpu: string | null;
+}): Promise<RunningServer> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const child = spawnNode('server/src/main.ts', [], {
+    cpu: options.cpu,
+    label: 'latchkey',
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST,
+      DATABASE_URL: options.database,
+      DATA_DIR: dataDir,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      LOG_LEVEL: 'warn',
+      LOGIN_MAX_FAILURES: '1000000',
+      LOGIN_MAX_PER_CLIENT: '0',
+      // Tokens must outlive the whole run.
+      ACCESS_TOKEN_TTL: '86400',
+    },
+  });
+  child.stdout?.resume();
+  const cleanupDir = () => rmSync(dataDir, { recursive: true, force: true });
+  process.once('exit', cleanupDir);
+  await waitReady(`${url}/readyz`, child, READY_TIMEOUT_MS);
+
+  // A unique name, so runs against a shared PostgreSQL database never collide.
+  const username = `bench-${randomBytes(6).toString('hex')}`;
+  const loginBody = JSON.stringify({ username, password: 'benchmark horse battery staple 7' });
+  await postJson(`${url}/trpc/register`, loginBody);
+  const token = accessToken(await postJson(`${url}/trpc/login`, loginBody));
+  return {
+    name: 'latchkey',
+    url,
+    child,
+    pid: child.pid ?? 0,
+    token,
+    loginBody,
+    stop: async () => {
+      await stopChild(child, 5000);
+      cleanupDir();
+    },
+  };
+}
+
+export async function startBaseline(options: { cpu: string | null }): Promise<RunningServer> {
+  const port = await freePort();
+  const url = `http://${HOST}:${port}`;
+  const child = spawnNode('bench/baseline/server.ts', [], {
+    cpu: options.cpu,
+    label: 'baseline',
+    env: {
+      PORT: String(port),
+      HOST,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      JWT_ISSUER: url,
+      JWT_AUDIENCE: 'bench',
+    },
+  });
+  child.stdout?.resume();
+  await waitReady(`${url}/trpc/health`, child, READY_TIMEOUT_MS);
+  const loginBody = JSON.stringify({ username: 'baseline-user' });
+  const token = accessToken(await postJson(`${url}/trpc/login`, loginBody));
+  return {
+    name: 'baseline',
+    url,
+    child,
+    pid: child.pid ?? 0,
+    token,
+    loginBody,
+    stop: () => stopChild(child),
+  };
+}
