@@ -48,6 +48,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
+  // With PORT=0 the origin is only known now; the CSRF origin check must use the real one.
+  if (!config.publicUrlConfigured && config.port === 0) deps.config.publicUrl = url;
 
   let closing: Promise<void> | null = null;
   const close = () =>

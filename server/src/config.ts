@@ -86,6 +86,8 @@ export interface Config {
   databaseUrl: string;
   dataDir: string;
   publicUrl: string;
+  /** False when PUBLIC_URL was derived from HOST and PORT (the server fixes it once it listens). */
+  publicUrlConfigured: boolean;
   jwt: {
     signing: JwtKey;
     /** Signing key first, then previous keys; verification selects by `kid`. */
@@ -225,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL ?? `pglite:${join(dataDir, 'pgdata')}`,
     dataDir,
     publicUrl,
+    publicUrlConfigured: e.PUBLIC_URL !== undefined,
     jwt: {
       signing,
       verification: [signing, ...previous.map(toKey)],

@@ -72,9 +72,8 @@ export async function handleSingleQuery(
   const body = JSON.stringify(transformTRPCResponse(config, response));
   // The adapter's header set: WHATWG Headers iterate in name order.
   const headers: Record<string, string> = {
-    ...hooks.responseHeaders(ctx, errors),
     'content-type': 'application/json',
-    vary: 'trpc-accept, accept',
+    ...hooks.responseHeaders(ctx, errors),
   };
   for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
   res.statusCode = getHTTPStatusCode(response);

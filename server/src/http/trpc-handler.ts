@@ -5,25 +5,12 @@ import { bearerToken, type Context } from '../context.ts';
 import { appRouter } from '../routers/index.ts';
 import type { Deps } from '../services.ts';
 import { RetryAfter } from '../trpc.ts';
-import { requestFacts } from './request.ts';
+import { readBody, requestFacts } from './request.ts';
 import { bearerChallenge } from './respond.ts';
 import { handleSingleQuery } from './trpc-fast.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
-
-/**
- * True for a POST that carries no body. tRPC's own client sends a no-input mutation (e.g.
- * `logout.mutate()`) as an empty body labelled application/json, which the adapter would fail to
- * parse; it is handed over as `{}` instead (no input, exactly what the client meant).
- */
-function hasEmptyBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return (
-    req.method === 'POST' &&
-    (length === '0' || (length === undefined && req.headers['transfer-encoding'] === undefined))
-  );
-}
 
 /** What both the adapter and the fast path do around a call: context, headers, error logging. */
 export interface TrpcHooks {
@@ -40,7 +27,11 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
       res: { setCookie: (cookie) => res.appendHeader('set-cookie', cookie) },
     }),
     responseHeaders(ctx, errors) {
-      const headers: Record<string, string> = { 'cache-control': 'no-store' };
+      // The adapter sets Vary itself; Origin is added because CORS answers depend on it.
+      const headers: Record<string, string> = {
+        'cache-control': 'no-store',
+        vary: 'trpc-accept, accept, Origin',
+      };
       if (errors.some((e) => e.code === 'UNAUTHORIZED')) {
         const presented = ctx ? bearerToken(ctx.req.authorization).kind !== 'none' : false;
         headers['www-authenticate'] = bearerChallenge(presented);
@@ -67,8 +58,14 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
 
 /** The tRPC adapter, exactly as tRPC ships it (every request shape, batching included). */
 export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHooks(deps)) {
-  return (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    if (hasEmptyBody(req)) Object.assign(req, { body: '{}' });
+  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    if (req.method === 'POST') {
+      // Read under our own cap (the adapter's limit resets the connection mid-upload). An empty
+      // body becomes `{}`: tRPC's client sends a no-input mutation such as `logout.mutate()` as an
+      // empty body labelled application/json, which the adapter would fail to parse.
+      const body = await readBody(req, deps.config.maxBodyBytes);
+      Object.assign(req, { body: body.length === 0 ? '{}' : body.toString('utf8') });
+    }
     return nodeHTTPRequestHandler({
       req,
       res,
