@@ -29,6 +29,19 @@ export async function register(
   input: CredentialsInput,
   meta: ClientMeta,
 ): Promise<Result<UserRecord, 'THROTTLED' | 'WEAK_PASSWORD' | 'USERNAME_TAKEN'>> {
+  const release = deps.hasher.admit();
+  try {
+    return await admittedRegister(deps, input, meta);
+  } finally {
+    release();
+  }
+}
+
+async function admittedRegister(
+  deps: Deps,
+  input: CredentialsInput,
+  meta: ClientMeta,
+): Promise<Result<UserRecord, 'THROTTLED' | 'WEAK_PASSWORD' | 'USERNAME_TAKEN'>> {
   const wait = await throttleRegistration(deps, meta.clientAddress);
   if (wait > 0) {
     await audit(deps, { event: 'register.throttled', username: input.username, ...meta });
@@ -52,6 +65,21 @@ export async function login(
   input: CredentialsInput,
   meta: ClientMeta,
   options: { withRefreshToken?: boolean } = {},
+): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
+  // Under a flood, refuse before touching the database: the hash could not run anyway.
+  const release = deps.hasher.admit();
+  try {
+    return await admittedLogin(deps, input, meta, options);
+  } finally {
+    release();
+  }
+}
+
+async function admittedLogin(
+  deps: Deps,
+  input: CredentialsInput,
+  meta: ClientMeta,
+  options: { withRefreshToken?: boolean },
 ): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
   const verdict = await throttleLogin(deps, input.username, meta.clientAddress);
   if (!verdict.allowed) {

@@ -65,5 +65,12 @@ describe('login under a hashing flood', () => {
       expect(error.message).toBe('Server busy, try again later');
       expect(error.cause).toBeInstanceOf(RetryAfter);
     }
+    // Shed logins never reached the database: only admitted ones touched the throttle counters.
+    const counters = await env.dbh.db
+      .selectFrom('throttle')
+      .select('key')
+      .where('key', 'like', 'client:192.0.2.%')
+      .execute();
+    expect(counters).toHaveLength(results.length - shed.length);
   });
 });

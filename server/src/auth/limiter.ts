@@ -14,7 +14,7 @@ export class BoundedLimiter {
   private readonly waiting: Array<() => void> = [];
 
   constructor(
-    private readonly concurrency: number,
+    readonly concurrency: number,
     private readonly queueLimit: number,
   ) {}
 

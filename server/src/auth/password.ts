@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Argon2Params } from '../config.ts';
-import { BoundedLimiter } from './limiter.ts';
+import { BoundedLimiter, OverloadedError } from './limiter.ts';
 
 const COMMON = new Set(
   dictionary['passwords-common'].filter((p) => p.length >= 8).map((p) => p.toLowerCase()),
@@ -35,6 +35,12 @@ export interface PasswordHasher {
   /** Burns the same time as a real verify, for users that do not exist or may not sign in. */
   verifyDummy(password: string): Promise<void>;
   needsRehash(hash: string): boolean;
+  /**
+   * Admits one password operation (a login, a registration) for its whole length, database work
+   * included; throws OverloadedError at once when as many are already in progress as hashing can
+   * run plus queue, so a flood is shed before it costs any database work. Returns the release.
+   */
+  admit(): () => void;
 }
 
 export async function createPasswordHasher(
@@ -47,6 +53,8 @@ export async function createPasswordHasher(
     concurrency > 0 ? concurrency : Math.max(1, availableParallelism()),
     queueLimit,
   );
+  const maxAdmitted = limiter.concurrency + queueLimit;
+  let admitted = 0;
   const dummyHash = await argon2.hash(randomBytes(32).toString('base64url'), options);
   const verify = (hash: string, password: string) =>
     limiter.run(async () => {
@@ -61,6 +69,15 @@ export async function createPasswordHasher(
     verify,
     verifyDummy: async (password) => {
       await verify(dummyHash, password);
+    },
+    admit: () => {
+      if (admitted >= maxAdmitted) throw new OverloadedError(1);
+      admitted++;
+      let released = false;
+      return () => {
+        if (!released) admitted--;
+        released = true;
+      };
     },
     needsRehash: (hash) => {
       try {

@@ -25,6 +25,39 @@ function isCanonicalSegment(segment: string): boolean {
   return Buffer.from(segment, 'base64url').toString('base64url') === segment;
 }
 
+/**
+ * Tokens that passed every check, by their exact (canonical) bytes, until they expire: a client
+ * sends the same access token with each request for 15 minutes, and re-verifying the HMAC each
+ * time is the largest cost of a protected request. This is not a revocation shortcut — the
+ * session is still checked on every request — and a token is only ever found here by the exact
+ * string that was verified. Bounded: the oldest entry goes first.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, AccessClaims>();
+
+  constructor(private readonly max = 10_000) {}
+
+  get(token: string, nowMs: number): AccessClaims | null {
+    const claims = this.entries.get(token);
+    if (!claims) return null;
+    // Same expiry rule as the full check: refused from exp + skew on.
+    if (nowMs >= (claims.expiresAt + CLOCK_SKEW_SECONDS) * 1000) {
+      this.entries.delete(token);
+      return null;
+    }
+    return claims;
+  }
+
+  set(token: string, claims: AccessClaims, nowMs: number): void {
+    if (nowMs >= (claims.expiresAt + CLOCK_SKEW_SECONDS) * 1000) return;
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(token, claims);
+  }
+}
+
 async function importHmacKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
   return webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
     'sign',
@@ -44,6 +77,7 @@ export async function createTokenIssuer(
     if (!keys.has(key.kid)) keys.set(key.kid, await importHmacKey(key.secret));
   }
   const kid = config.jwt.signing.kid;
+  const verified = new VerifiedTokens();
 
   return {
     async sign(userId, sessionId) {
@@ -62,6 +96,9 @@ export async function createTokenIssuer(
 
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return null;
+      const nowMs = now();
+      const known = verified.get(token, nowMs);
+      if (known) return known;
       if (!token.split('.').every(isCanonicalSegment)) return null;
       try {
         const header = decodeProtectedHeader(token);
@@ -96,7 +133,9 @@ export async function createTokenIssuer(
         ) {
           return null;
         }
-        return { userId: sub, sessionId: sid, jti, expiresAt: exp };
+        const claims = { userId: sub, sessionId: sid, jti, expiresAt: exp };
+        verified.set(token, claims, nowMs);
+        return claims;
       } catch {
         // jose errors, TypeErrors from odd headers, JSON errors: all the same refusal.
         return null;
