@@ -41,6 +41,8 @@ export interface PasswordHasher {
    * run plus queue, so a flood is shed before it costs any database work. Returns the release.
    */
   admit(): () => void;
+  /** True when admit() would throw right now. */
+  saturated(): boolean;
 }
 
 export async function createPasswordHasher(
@@ -70,6 +72,7 @@ export async function createPasswordHasher(
     verifyDummy: async (password) => {
       await verify(dummyHash, password);
     },
+    saturated: () => admitted >= maxAdmitted,
     admit: () => {
       if (admitted >= maxAdmitted) throw new OverloadedError(1);
       admitted++;

@@ -7,10 +7,64 @@ import {
   transformTRPCResponse,
   type TRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import';
+import { TRPCError } from '@trpc/server';
 import { appRouter } from '../routers/index.ts';
+import { RetryAfter } from '../trpc.ts';
 import type { TrpcHooks } from './trpc-handler.ts';
 
 const config = appRouter._def._config;
+
+/** Writes one non-batched tRPC response with the adapter's status, header set and body. */
+function writeTrpcResponse(
+  res: ServerResponse,
+  response: TRPCResponse,
+  extraHeaders: Record<string, string>,
+): void {
+  const body = JSON.stringify(transformTRPCResponse(config, response));
+  // The adapter's header set: WHATWG Headers iterate in name order.
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
+  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
+  res.statusCode = getHTTPStatusCode(response);
+  res.end(body);
+}
+
+/**
+ * Answers a login or registration with the 503 it would get anyway when password hashing is
+ * already at capacity — without reading its body or running the procedure, so a login flood
+ * costs the event loop as little as possible and `me` keeps being served.
+ */
+export function shedPasswordRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: URLSearchParams,
+  hooks: TrpcHooks,
+  saturated: () => boolean,
+): boolean {
+  if (req.method !== 'POST' || search.has('batch') || !SHEDDABLE.has(path) || !saturated()) {
+    return false;
+  }
+  req.resume();
+  const error = new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'Server busy, try again later',
+    cause: new RetryAfter(1),
+  });
+  const response: TRPCResponse = {
+    error: getErrorShape({
+      config,
+      ctx: undefined,
+      error,
+      input: undefined,
+      path,
+      type: 'mutation',
+    }),
+  };
+  writeTrpcResponse(res, response, hooks.responseHeaders(undefined, [error]));
+  return true;
+}
+
+const SHEDDABLE = new Set(['login', 'register']);
 
 /** Requests the lean path takes: a plain GET of one query, nothing streamed, nothing batched. */
 function isSingleQueryRequest(req: IncomingMessage, path: string, search: URLSearchParams) {
@@ -69,14 +123,6 @@ export async function handleSingleQuery(
     errors = [error];
     response = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
   }
-  const body = JSON.stringify(transformTRPCResponse(config, response));
-  // The adapter's header set: WHATWG Headers iterate in name order.
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    ...hooks.responseHeaders(ctx, errors),
-  };
-  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
-  res.statusCode = getHTTPStatusCode(response);
-  res.end(body);
+  writeTrpcResponse(res, response, hooks.responseHeaders(ctx, errors));
   return true;
 }

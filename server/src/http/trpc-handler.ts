@@ -7,7 +7,7 @@ import type { Deps } from '../services.ts';
 import { RetryAfter } from '../trpc.ts';
 import { readBody, requestFacts } from './request.ts';
 import { bearerChallenge } from './respond.ts';
-import { handleSingleQuery } from './trpc-fast.ts';
+import { handleSingleQuery, shedPasswordRequest } from './trpc-fast.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
@@ -95,6 +95,7 @@ export function createTrpcHandler(deps: Deps) {
     path: string,
     search: URLSearchParams,
   ): Promise<void> => {
+    if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
     if (await handleSingleQuery(req, res, path, search, hooks)) return;
     return adapter(req, res, path);
   };
