@@ -125,7 +125,10 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
       await route(req, res, pathname, search);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        if (!res.headersSent) sendJson(res, 413, { detail: 'Request body too large' });
+        // The unread rest of the body is still on the connection: close it after answering.
+        if (!res.headersSent) {
+          sendJson(res, 413, { detail: 'Request body too large' }, { connection: 'close' });
+        }
       } else if (error instanceof OverloadedError || isDatabaseUnavailable(error)) {
         if (!res.headersSent) {
           const busy = error instanceof OverloadedError;
