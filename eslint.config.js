@@ -6,7 +6,13 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '.latchkey/**', 'bench/results/**', 'coverage/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.latchkey/**',
+      'bench/results/**',
+      'coverage/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -61,7 +67,11 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@latchkey/*'], message: 'db and shared import no workspace package.' }] },
+        {
+          patterns: [
+            { group: ['@latchkey/*'], message: 'db and shared import no workspace package.' },
+          ],
+        },
       ],
     },
   },

@@ -14,7 +14,7 @@ async function post(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: res.status, headers: res.headers, body: (await res.json()) };
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 describe('client address and X-Forwarded-For', () => {
