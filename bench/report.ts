@@ -22,6 +22,7 @@ export interface Summary {
 export const BASELINE = 'baseline me';
 export const LOGIN = 'latchkey login';
 export const FLOOD = 'latchkey me + login flood';
+export const UNCACHED = 'latchkey me, session read every request';
 
 /** The run with the median req/s (the lower middle one for an even count). */
 export function summarize(runs: Run[]): Summary[] {

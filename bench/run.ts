@@ -58,20 +58,26 @@ async function main(): Promise<number> {
   process.stderr.write(
     `bench: ${JSON.stringify(options)}; pinning: ${pin ? 'servers on cpu 0, load on cpu 1' : 'off'}\n`,
   );
-  const [latchkey, baseline] = await Promise.all([
+  const [latchkey, baseline, uncached] = await Promise.all([
     startLatchkey({ database: options.database, cpu: SERVER_CPU }),
     startBaseline({ cpu: SERVER_CPU }),
+    startLatchkey({
+      database: options.database,
+      cpu: SERVER_CPU,
+      env: { SESSION_CACHE_MS: '0' },
+      name: 'latchkey-uncached',
+    }),
   ]);
   process.stderr.write(`bench: servers ready after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   // Before each run, both servers must be idle: work queued by the previous scenario (a login
   // flood leaves queued logins behind) would otherwise run on the server core during the next run.
   const settle = async () => {
-    const waited = await waitIdle([latchkey.pid, baseline.pid]);
+    const waited = await waitIdle([latchkey.pid, baseline.pid, uncached.pid]);
     if (waited > 2)
       process.stderr.write(`bench:   (waited ${waited.toFixed(1)} s for idle servers)\n`);
   };
   await settle();
-  const all = scenarios(latchkey, baseline, options);
+  const all = scenarios(latchkey, baseline, uncached, options);
 
   if (options.warmup > 0) {
     for (const scenario of all.filter((s) => !s.flood)) {
@@ -109,7 +115,7 @@ async function main(): Promise<number> {
     problems: issues,
   });
   process.stdout.write(`\nresults: ${file}\n`);
-  await Promise.all([latchkey.stop(), baseline.stop()]);
+  await Promise.all([latchkey.stop(), baseline.stop(), uncached.stop()]);
   if (issues.length > 0) {
     process.stderr.write(`bench: FAILED\n${issues.map((i) => `  - ${i}`).join('\n')}\n`);
     return 1;

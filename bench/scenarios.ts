@@ -1,7 +1,7 @@
 /** The five scenarios and how one run of a scenario is measured. */
 import type { LoadSpec } from './load.ts';
 import { sampleRss, sleep, startLoad } from './procs.ts';
-import { BASELINE, FLOOD, LOGIN, type Run } from './report.ts';
+import { BASELINE, FLOOD, LOGIN, UNCACHED, type Run } from './report.ts';
 import type { RunningServer } from './servers.ts';
 
 export interface Scenario {
@@ -43,11 +43,14 @@ function loginSpec(server: RunningServer, connections: number, duration: number)
 export function scenarios(
   latchkey: RunningServer,
   baseline: RunningServer,
+  uncached: RunningServer,
   o: ScenarioOptions,
 ): Scenario[] {
   return [
     { name: BASELINE, server: baseline, spec: meSpec(baseline, '/trpc/me', o) },
     { name: 'latchkey me', server: latchkey, spec: meSpec(latchkey, '/trpc/me', o) },
+    // The revocation check's cost: the same server with the session looked up on every request.
+    { name: UNCACHED, server: uncached, spec: meSpec(uncached, '/trpc/me', o) },
     { name: 'latchkey /users/me', server: latchkey, spec: meSpec(latchkey, '/users/me', o) },
     { name: LOGIN, server: latchkey, spec: loginSpec(latchkey, o.loginConnections, o.duration) },
     {

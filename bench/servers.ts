@@ -55,6 +55,9 @@ function accessToken(reply: unknown): string {
 export async function startLatchkey(options: {
   database: string;
   cpu: string | null;
+  /** Extra environment (e.g. SESSION_CACHE_MS=0 to check the session on every request). */
+  env?: Record<string, string>;
+  name?: string;
 }): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
@@ -74,6 +77,7 @@ export async function startLatchkey(options: {
       LOGIN_MAX_PER_CLIENT: '0',
       // Tokens must outlive the whole run.
       ACCESS_TOKEN_TTL: '86400',
+      ...options.env,
     },
   });
   child.stdout?.resume();
@@ -87,7 +91,7 @@ export async function startLatchkey(options: {
   await postJson(`${url}/trpc/register`, loginBody);
   const token = accessToken(await postJson(`${url}/trpc/login`, loginBody));
   return {
-    name: 'latchkey',
+    name: options.name ?? 'latchkey',
     url,
     child,
     pid: child.pid ?? 0,
