@@ -73,8 +73,11 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
       options: options.schema ? `-c search_path=${options.schema}` : undefined,
       types: pgTypes,
     });
-    // An idle client losing its connection (server restart) must not crash the process.
+    // A client losing its connection (server restart, outage) emits 'error' — idle clients to the
+    // pool, checked-out ones to themselves. Unhandled, either would crash the process; the query
+    // in flight fails on its own and the pool replaces the client.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

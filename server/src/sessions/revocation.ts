@@ -46,16 +46,22 @@ export function listenForRevocations(
         released = true;
         client.removeAllListeners('notification');
         client.release(destroy);
+        // Keep swallowing late errors from the discarded connection.
+        client.on('error', () => undefined);
       };
       release = () => drop(true);
       client.on('notification', () => cache.clear());
-      client.once('error', () => {
+      // `on`, not `once`: a dying connection can emit more than one error, and an unhandled
+      // one would take the whole process down during a database outage.
+      client.on('error', () => {
+        if (released) return;
         drop(true);
         cache.clear();
         schedule(1_000);
       });
       await client.query(`listen ${CHANNEL}`);
     } catch {
+      release?.();
       cache.clear();
       schedule(Math.min(delayMs * 2, 30_000));
     }
