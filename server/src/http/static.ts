@@ -49,7 +49,7 @@ export interface SpaSettings {
 
 function withSettings(html: string, settings: SpaSettings): Buffer {
   const meta = `<meta name="latchkey-password-min-length" content="${settings.passwordMinLength}">`;
-  return Buffer.from(html.replace(/<head>/i, (head) => `${head}\n    ${meta}`));
+  return Buffer.from(html.replace(/<\/head>/i, (end) => `  ${meta}\n  ${end}`));
 }
 
 /** Serves the built SPA: files under `dir`, and index.html for every other path (client routes). */
