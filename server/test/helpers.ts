@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createDb, migrateToLatest, type DbHandle } from '@latchkey/db';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { TRPCError } from '@trpc/server';
+import { expect, inject } from 'vitest';
 import { startApp, type RunningApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import type { Context, RequestFacts } from '../src/context.ts';
@@ -165,4 +166,14 @@ export async function startTestServer(
 
 export function uniqueName(prefix = 'user'): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The TRPCError a call was refused with; fails the test if it succeeded or threw anything else. */
+export async function trpcErrorOf(promise: Promise<unknown>): Promise<TRPCError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  return error as TRPCError;
 }

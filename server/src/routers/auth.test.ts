@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import {
   callerFor,
@@ -6,6 +5,7 @@ import {
   PASSWORD,
   uniqueName,
   type TestEnv,
+  trpcErrorOf,
 } from '../../test/helpers.ts';
 import { setDisabled, removeUser } from '../users/admin.service.ts';
 import type { AppRouter } from './index.ts';
@@ -16,15 +16,6 @@ beforeAll(async () => {
   env = await createTestEnv();
 });
 afterAll(() => env.close());
-
-async function rejection(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 async function registered(name = uniqueName()) {
   await callerFor(env.deps).register({ username: name, password: PASSWORD });
@@ -45,7 +36,7 @@ describe('register', () => {
 
   it('refuses a name that collides after canonicalisation with CONFLICT', async () => {
     const name = await registered();
-    const error = await rejection(
+    const error = await trpcErrorOf(
       callerFor(env.deps).register({ username: name.toUpperCase(), password: PASSWORD }),
     );
     expect(error.code).toBe('CONFLICT');
@@ -58,7 +49,7 @@ describe('register', () => {
     ['one repeated character', 'aaaaaaaaaaaaaaaaaaaa'],
   ])('refuses a %s password with BAD_REQUEST and writes nothing', async (_, password) => {
     const name = uniqueName();
-    const error = await rejection(callerFor(env.deps).register({ username: name, password }));
+    const error = await trpcErrorOf(callerFor(env.deps).register({ username: name, password }));
     expect(error.code).toBe('BAD_REQUEST');
     const row = await env.dbh.db
       .selectFrom('users')
@@ -74,12 +65,12 @@ describe('register', () => {
     ['a space inside', 'two words'],
     ['two characters', 'ab'],
   ])('refuses a username with %s', async (_, username) => {
-    const error = await rejection(callerFor(env.deps).register({ username, password: PASSWORD }));
+    const error = await trpcErrorOf(callerFor(env.deps).register({ username, password: PASSWORD }));
     expect(error.code).toBe('BAD_REQUEST');
   });
 
   it('refuses a 1 MiB password before hashing', async () => {
-    const error = await rejection(
+    const error = await trpcErrorOf(
       callerFor(env.deps).register({ username: uniqueName(), password: 'x'.repeat(1 << 20) }),
     );
     expect(error.code).toBe('BAD_REQUEST');
@@ -124,7 +115,7 @@ describe('login', () => {
       { username: disabled, password: PASSWORD },
     ];
     for (const attempt of attempts) {
-      const error = await rejection(callerFor(env.deps).login(attempt));
+      const error = await trpcErrorOf(callerFor(env.deps).login(attempt));
       expect([error.code, error.message]).toEqual([
         'UNAUTHORIZED',
         'Incorrect username or password',
@@ -143,20 +134,20 @@ describe('me', () => {
   });
 
   it('says Not authenticated without a token and Could not validate credentials with a bad one', async () => {
-    const none = await rejection(callerFor(env.deps).me());
+    const none = await trpcErrorOf(callerFor(env.deps).me());
     expect([none.code, none.message]).toEqual(['UNAUTHORIZED', 'Not authenticated']);
-    const bad = await rejection(callerFor(env.deps, { token: 'not-a-token' }).me());
+    const bad = await trpcErrorOf(callerFor(env.deps, { token: 'not-a-token' }).me());
     expect([bad.code, bad.message]).toEqual(['UNAUTHORIZED', 'Could not validate credentials']);
-    const empty = await rejection(callerFor(env.deps, { authorization: ['Bearer '] }).me());
+    const empty = await trpcErrorOf(callerFor(env.deps, { authorization: ['Bearer '] }).me());
     expect(empty.message).toBe('Could not validate credentials');
-    const basic = await rejection(callerFor(env.deps, { authorization: ['Basic YTpi'] }).me());
+    const basic = await trpcErrorOf(callerFor(env.deps, { authorization: ['Basic YTpi'] }).me());
     expect(basic.message).toBe('Not authenticated');
   });
 
   it('refuses two Authorization headers even when both carry a valid token', async () => {
     const name = await registered();
     const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
-    const error = await rejection(
+    const error = await trpcErrorOf(
       callerFor(env.deps, {
         authorization: [`Bearer ${accessToken}`, `Bearer ${accessToken}`],
       }).me(),
@@ -174,7 +165,7 @@ describe('me', () => {
       await callerFor(env.deps, { token: accessToken }).me();
       if (action === 'disable') await setDisabled(env.deps, name, true);
       else await removeUser(env.deps, name);
-      const error = await rejection(callerFor(env.deps, { token: accessToken }).me());
+      const error = await trpcErrorOf(callerFor(env.deps, { token: accessToken }).me());
       expect([error.code, error.message]).toEqual([
         'UNAUTHORIZED',
         'Could not validate credentials',
@@ -186,7 +177,7 @@ describe('me', () => {
     const name = await registered();
     const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
     env.clock.advance(900 + 31);
-    const error = await rejection(callerFor(env.deps, { token: accessToken }).me());
+    const error = await trpcErrorOf(callerFor(env.deps, { token: accessToken }).me());
     expect(error.message).toBe('Could not validate credentials');
   });
 });

@@ -1,4 +1,3 @@
-import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callerFor,
@@ -7,6 +6,7 @@ import {
   refreshTokenFrom,
   uniqueName,
   type TestEnv,
+  trpcErrorOf,
 } from '../../test/helpers.ts';
 import { revokeAllSessions, setPassword } from '../users/admin.service.ts';
 
@@ -16,14 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => env.close());
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return (error as TRPCError).code;
-}
+const codeOf = async (promise: Promise<unknown>) => (await trpcErrorOf(promise)).code;
 
 /** Registers a user and signs in; returns the access token and the refresh cookie's token. */
 async function signedIn(name = uniqueName(), userAgent = 'vitest') {

@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import type { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callerFor,
@@ -6,6 +6,7 @@ import {
   PASSWORD,
   uniqueName,
   type TestEnv,
+  trpcErrorOf,
 } from '../../test/helpers.ts';
 import { RetryAfter } from '../trpc.ts';
 
@@ -18,15 +19,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => env.close());
-
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TRPCError);
-  return error as TRPCError;
-}
 
 let clientCounter = 0;
 /** A fresh client address per test, so per-client counters do not leak between tests. */
@@ -44,10 +36,10 @@ describe('per-account throttle', () => {
       password: PASSWORD,
     });
     for (let i = 0; i < 3; i++) {
-      const e = await failure(login(name, 'wrong password guess', newClient()));
+      const e = await trpcErrorOf(login(name, 'wrong password guess', newClient()));
       expect(e.code).toBe('UNAUTHORIZED');
     }
-    const locked = await failure(login(name, PASSWORD, newClient()));
+    const locked = await trpcErrorOf(login(name, PASSWORD, newClient()));
     expect([locked.code, locked.message]).toEqual([
       'TOO_MANY_REQUESTS',
       'Too many attempts, try again later',
@@ -64,9 +56,9 @@ describe('per-account throttle', () => {
   it('counts usernames that do not exist, in their canonical form', async () => {
     const ghost = uniqueName('ghost');
     for (const variant of [ghost, ghost.toUpperCase(), `  ${ghost} `]) {
-      expect((await failure(login(variant, PASSWORD, newClient()))).code).toBe('UNAUTHORIZED');
+      expect((await trpcErrorOf(login(variant, PASSWORD, newClient()))).code).toBe('UNAUTHORIZED');
     }
-    expect((await failure(login(ghost, PASSWORD, newClient()))).code).toBe('TOO_MANY_REQUESTS');
+    expect((await trpcErrorOf(login(ghost, PASSWORD, newClient()))).code).toBe('TOO_MANY_REQUESTS');
   });
 
   it('clears the account counter after a successful login', async () => {
@@ -75,9 +67,9 @@ describe('per-account throttle', () => {
       username: name,
       password: PASSWORD,
     });
-    for (let i = 0; i < 2; i++) await failure(login(name, 'wrong password guess', newClient()));
+    for (let i = 0; i < 2; i++) await trpcErrorOf(login(name, 'wrong password guess', newClient()));
     await login(name, PASSWORD, newClient());
-    for (let i = 0; i < 2; i++) await failure(login(name, 'wrong password guess', newClient()));
+    for (let i = 0; i < 2; i++) await trpcErrorOf(login(name, 'wrong password guess', newClient()));
     expect((await login(name, PASSWORD, newClient())).user.username).toBe(name);
   });
 
@@ -109,13 +101,17 @@ describe('per-client throttle', () => {
   it('stops password spraying from one address across many usernames', async () => {
     const sprayer = newClient();
     for (let i = 0; i < 8; i++) {
-      const e = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer));
+      const e = await trpcErrorOf(login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer));
       expect(e.code).toBe('UNAUTHORIZED');
     }
-    const blocked = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer));
+    const blocked = await trpcErrorOf(
+      login(uniqueName('victim'), 'Summer2026!Summer2026!', sprayer),
+    );
     expect(blocked.code).toBe('TOO_MANY_REQUESTS');
     // Another address is unaffected.
-    const other = await failure(login(uniqueName('victim'), 'Summer2026!Summer2026!', newClient()));
+    const other = await trpcErrorOf(
+      login(uniqueName('victim'), 'Summer2026!Summer2026!', newClient()),
+    );
     expect(other.code).toBe('UNAUTHORIZED');
   });
 
@@ -127,7 +123,7 @@ describe('per-client throttle', () => {
         password: PASSWORD,
       });
     }
-    const e = await failure(
+    const e = await trpcErrorOf(
       callerFor(env.deps, { clientAddress: client }).register({
         username: uniqueName('bulk'),
         password: PASSWORD,

@@ -14,14 +14,15 @@ export interface UserCredentialRecord extends UserRecord {
   disabledAt: Date | null;
 }
 
-export async function findUserCredentialsByUsername(
+async function findUserCredentials(
   db: Db,
-  username: string,
+  column: 'username' | 'id',
+  value: string,
 ): Promise<UserCredentialRecord | null> {
   const row = await db
     .selectFrom('users')
     .select(['id', 'username', 'created_at', 'password_hash', 'disabled_at'])
-    .where('username', '=', username)
+    .where(column, '=', value)
     .executeTakeFirst();
   return row
     ? {
@@ -34,25 +35,10 @@ export async function findUserCredentialsByUsername(
     : null;
 }
 
-export async function findUserCredentialsById(
-  db: Db,
-  id: string,
-): Promise<UserCredentialRecord | null> {
-  const row = await db
-    .selectFrom('users')
-    .select(['id', 'username', 'created_at', 'password_hash', 'disabled_at'])
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row
-    ? {
-        id: row.id,
-        username: row.username,
-        createdAt: row.created_at,
-        passwordHash: row.password_hash,
-        disabledAt: row.disabled_at,
-      }
-    : null;
-}
+export const findUserCredentialsByUsername = (db: Db, username: string) =>
+  findUserCredentials(db, 'username', username);
+
+export const findUserCredentialsById = (db: Db, id: string) => findUserCredentials(db, 'id', id);
 
 /** Inserts a user; null when the canonical username is taken (no exception, no partial write). */
 export async function insertUser(
