@@ -18,10 +18,6 @@ export class BoundedLimiter {
     private readonly queueLimit: number,
   ) {}
 
-  get pending(): number {
-    return this.waiting.length;
-  }
-
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active >= this.concurrency) {
       if (this.waiting.length >= this.queueLimit) throw new OverloadedError(1);
