@@ -62,6 +62,8 @@ export interface ThrottleTable {
   key: string;
   window_start: Timestamp;
   attempts: number;
+  /** Lockouts in a row; the window is the base length × 2^strikes (progressive, capped). */
+  strikes: ColumnType<number, number | undefined, number>;
 }
 
 export interface Database {

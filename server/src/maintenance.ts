@@ -5,7 +5,7 @@ import {
 } from './audit/audit.repository.ts';
 import type { Deps } from './services.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
-import { purgeThrottle } from './throttle/throttle.repository.ts';
+import { MAX_STRIKES, purgeThrottle } from './throttle/throttle.repository.ts';
 
 const BATCH = 1_000;
 const DAY_MS = 86_400_000;
@@ -23,9 +23,10 @@ export async function purgeOnce(deps: Deps): Promise<number> {
     new Date(now - config.refreshIdleTtl * 1000 - DAY_MS),
     BATCH,
   );
+  // Kept for the longest (progressive) window, so a purge never shortens a lockout.
   const throttle = await purgeThrottle(
     db,
-    new Date(now - config.loginLockoutSeconds * 1000),
+    new Date(now - config.loginLockoutSeconds * 1000 * 2 ** MAX_STRIKES),
     BATCH,
   );
   const audit = await purgeAuditEvents(

@@ -4,31 +4,47 @@ import type { Db } from '../users/user.repository.ts';
 export interface WindowCount {
   attempts: number;
   windowStart: Date;
+  /** Seconds the current window lasts (the base length, doubled per strike). */
+  windowSeconds: number;
 }
 
+/** Lockout windows grow ×2 per consecutive lockout, at most ×16 (15 min → 4 h by default). */
+export const MAX_STRIKES = 4;
+
 /**
- * Counts one attempt against `key` in a fixed window of `windowSeconds`, atomically (one upsert),
- * and returns the count including this attempt. A window that has passed starts again at 1.
+ * Counts one attempt against `key` in a fixed window, atomically (one upsert), and returns the
+ * count including this attempt. When the window has passed, a new one starts at 1; with
+ * `progressive`, a window that ended over `limit` adds a strike (the next window is twice as long)
+ * and one that ended within it clears them.
  */
 export async function countAttempt(
   db: Db,
   key: string,
-  windowSeconds: number,
+  options: { windowSeconds: number; limit: number; progressive: boolean },
   now: Date,
 ): Promise<WindowCount> {
-  const cutoff = new Date(now.getTime() - windowSeconds * 1000);
+  const { windowSeconds, limit, progressive } = options;
+  const expired = sql<boolean>`throttle.window_start + make_interval(secs => ${windowSeconds}::float8 * power(2, throttle.strikes)) <= ${now}::timestamptz`;
+  const nextStrikes = progressive
+    ? sql<number>`case when throttle.attempts > ${limit}::int then least(throttle.strikes + 1, ${MAX_STRIKES}::int) else 0 end`
+    : sql<number>`0`;
   const row = await db
     .insertInto('throttle')
-    .values({ key, window_start: now, attempts: 1 })
+    .values({ key, window_start: now, attempts: 1, strikes: 0 })
     .onConflict((oc) =>
       oc.column('key').doUpdateSet({
-        attempts: sql<number>`case when throttle.window_start <= ${cutoff} then 1 else throttle.attempts + 1 end`,
-        window_start: sql<Date>`case when throttle.window_start <= ${cutoff} then ${now}::timestamptz else throttle.window_start end`,
+        strikes: sql<number>`case when ${expired} then ${nextStrikes} else throttle.strikes end`,
+        attempts: sql<number>`case when ${expired} then 1 else throttle.attempts + 1 end`,
+        window_start: sql<Date>`case when ${expired} then ${now}::timestamptz else throttle.window_start end`,
       }),
     )
-    .returning(['attempts', 'window_start'])
+    .returning(['attempts', 'window_start', 'strikes'])
     .executeTakeFirstOrThrow();
-  return { attempts: row.attempts, windowStart: row.window_start };
+  return {
+    attempts: row.attempts,
+    windowStart: row.window_start,
+    windowSeconds: windowSeconds * 2 ** row.strikes,
+  };
 }
 
 /** Forgets the attempts against `key` (a successful login clears its account counter). */

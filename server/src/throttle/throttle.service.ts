@@ -1,5 +1,10 @@
 import type { Deps } from '../services.ts';
-import { clearAttempts, countAttempt, refundAttempt } from './throttle.repository.ts';
+import {
+  clearAttempts,
+  countAttempt,
+  refundAttempt,
+  type WindowCount,
+} from './throttle.repository.ts';
 
 export interface ThrottleVerdict {
   allowed: boolean;
@@ -12,8 +17,8 @@ export interface ThrottleVerdict {
 const accountKey = (username: string) => `user:${username}`;
 const clientKey = (address: string) => `client:${address}`;
 
-function secondsLeft(windowStart: Date, windowSeconds: number, now: Date): number {
-  const ms = windowStart.getTime() + windowSeconds * 1000 - now.getTime();
+function secondsLeft(count: WindowCount, now: Date): number {
+  const ms = count.windowStart.getTime() + count.windowSeconds * 1000 - now.getTime();
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
@@ -30,17 +35,27 @@ export async function throttleLogin(
   const { db, config } = deps;
   const now = deps.now();
   const window = config.loginLockoutSeconds;
-  const account = await countAttempt(db, accountKey(username), window, now);
+  // Accounts get progressive lockouts (a stranger can lock one only window by window);
+  // client addresses a plain fixed window.
+  const account = await countAttempt(
+    db,
+    accountKey(username),
+    { windowSeconds: window, limit: config.loginMaxFailures, progressive: true },
+    now,
+  );
   const perClient =
     config.loginMaxPerClient > 0 && clientAddress !== null
-      ? await countAttempt(db, clientKey(clientAddress), window, now)
+      ? await countAttempt(
+          db,
+          clientKey(clientAddress),
+          { windowSeconds: window, limit: config.loginMaxPerClient, progressive: false },
+          now,
+        )
       : null;
   const waits: number[] = [];
-  if (account.attempts > config.loginMaxFailures) {
-    waits.push(secondsLeft(account.windowStart, window, now));
-  }
+  if (account.attempts > config.loginMaxFailures) waits.push(secondsLeft(account, now));
   if (perClient && perClient.attempts > config.loginMaxPerClient) {
-    waits.push(secondsLeft(perClient.windowStart, window, now));
+    waits.push(secondsLeft(perClient, now));
   }
   return {
     allowed: waits.length === 0,
@@ -63,10 +78,12 @@ export async function throttleRegistration(
   const count = await countAttempt(
     deps.db,
     clientKey(clientAddress),
-    config.loginLockoutSeconds,
+    {
+      windowSeconds: config.loginLockoutSeconds,
+      limit: config.loginMaxPerClient,
+      progressive: false,
+    },
     now,
   );
-  return count.attempts > config.loginMaxPerClient
-    ? secondsLeft(count.windowStart, config.loginLockoutSeconds, now)
-    : 0;
+  return count.attempts > config.loginMaxPerClient ? secondsLeft(count, now) : 0;
 }

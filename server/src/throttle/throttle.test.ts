@@ -53,6 +53,33 @@ describe('per-account throttle', () => {
     expect(ok.user.username).toBe(name);
   });
 
+  it('makes each consecutive lockout twice as long, and a success forgets them', async () => {
+    const name = uniqueName();
+    await callerFor(env.deps, { clientAddress: newClient() }).register({
+      username: name,
+      password: PASSWORD,
+    });
+    const lockFor = async () => {
+      for (let i = 0; i < 3; i++)
+        await trpcErrorOf(login(name, 'wrong password guess', newClient()));
+      const locked = await trpcErrorOf(login(name, PASSWORD, newClient()));
+      expect(locked.code).toBe('TOO_MANY_REQUESTS');
+      return (locked.cause as RetryAfter).seconds;
+    };
+    expect(await lockFor()).toBeLessThanOrEqual(60);
+    env.clock.advance(61);
+    // Second lockout in a row: a 120 s window.
+    const second = await lockFor();
+    expect(second).toBeGreaterThan(60);
+    expect(second).toBeLessThanOrEqual(120);
+    env.clock.advance(61);
+    expect((await trpcErrorOf(login(name, PASSWORD, newClient()))).code).toBe('TOO_MANY_REQUESTS');
+    env.clock.advance(60);
+    expect((await login(name, PASSWORD, newClient())).user.username).toBe(name);
+    // The success cleared the strikes: the next lockout is back to the base window.
+    expect(await lockFor()).toBeLessThanOrEqual(60);
+  });
+
   it('counts usernames that do not exist, in their canonical form', async () => {
     const ghost = uniqueName('ghost');
     for (const variant of [ghost, ghost.toUpperCase(), `  ${ghost} `]) {
