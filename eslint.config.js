@@ -21,7 +21,7 @@ export default tseslint.config(
       globals: { ...globals.node },
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs', '.ci/*.mjs'],
+          allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs', 'bench/*.mjs', '.ci/*.mjs'],
         },
         tsconfigRootDir: import.meta.dirname,
       },

@@ -7,7 +7,7 @@ import type { LoadResult, LoadSpec } from './load.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set<ChildProcess>();
-const PARENT_WATCH = new URL('./parent-watch.ts', import.meta.url).href;
+const PARENT_WATCH = new URL('./parent-watch.mjs', import.meta.url).href;
 
 /** Whether `taskset` exists; decided once. */
 export const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
@@ -18,14 +18,17 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Echo the child's stderr (prefixed) to ours. */
   label: string;
+  /** Load the script through tsx (TypeScript sources); false for plain JavaScript. */
+  tsx?: boolean;
 }
 
 /**
- * `node --import tsx <script> ...args` (taskset execs node, so the pid is node's own), with
- * parent-watch.ts preloaded so the child exits when we do.
+ * `node [--import tsx] <script> ...args` (taskset execs node, so the pid is node's own), with
+ * parent-watch.mjs preloaded so the child exits when we do.
  */
 export function spawnNode(script: string, args: string[], options: SpawnOptions): ChildProcess {
-  const node = [process.execPath, '--import', 'tsx', '--import', PARENT_WATCH, script, ...args];
+  const loader = options.tsx === false ? [] : ['--import', 'tsx'];
+  const node = [process.execPath, ...loader, '--import', PARENT_WATCH, script, ...args];
   const [command, ...rest] =
     options.cpu !== null && hasTaskset ? ['taskset', '-c', options.cpu, ...node] : node;
   const child = spawn(command ?? process.execPath, rest, {
@@ -73,7 +76,7 @@ export function installCleanup(): void {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Poll `url` until it answers 200; fail early if the process dies. */
-export async function waitReady(url: string, child: ChildProcess, timeoutMs: number) {
+export async function waitReady(url: string, child: ChildProcess, timeoutMs: number, pollMs = 200) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -85,7 +88,7 @@ export async function waitReady(url: string, child: ChildProcess, timeoutMs: num
     } catch {
       // not listening yet
     }
-    await sleep(200);
+    await sleep(pollMs);
   }
   throw new Error(`${url}: not ready after ${timeoutMs / 1000} s`);
 }

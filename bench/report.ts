@@ -1,6 +1,7 @@
 /** Picks the median run of each scenario, prints the table and ratios, and writes the JSON. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Footprint } from './footprint.ts';
 import type { LoadResult } from './load.ts';
 
 export interface Run {
@@ -114,6 +115,50 @@ export function render(summaries: Summary[]): string {
       flooded.ok > 0 ? `${fixed(flooded.p99 / idle.p99, 2)}×` : 'n/a (no successful me during it)';
     lines.push(`me p99 during the flood / idle me p99: ${ratio}`);
   }
+  return lines.join('\n');
+}
+
+export interface Capacity {
+  /** Cores the server may use. */
+  cores: number;
+  /** Median time of one argon2id verification on the server core, ms. */
+  singleHashMs: number;
+  footprint: Footprint;
+}
+
+const median = (values: number[]) =>
+  values.length === 0
+    ? NaN
+    : ([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN);
+const spread = (values: number[], digits: number) =>
+  values.length > 1 ? ` (${values.map((v) => fixed(v, digits)).join(', ')})` : '';
+
+/** Login throughput against what hashing allows, the flood's cost, and the embedded footprint. */
+export function renderCapacity(summaries: Summary[], capacity: Capacity): string {
+  const lines: string[] = [];
+  const ideal = (capacity.cores * 1000) / capacity.singleHashMs;
+  const login = summaries.find((s) => s.scenario === LOGIN)?.median.load;
+  if (login) {
+    lines.push(
+      `login: ${fixed(login.okRps, 1)} ok/s = ${fixed((100 * login.okRps) / ideal, 0)}% of ` +
+        `cores ÷ single-hash time = ${capacity.cores} ÷ ${fixed(capacity.singleHashMs, 1)} ms = ` +
+        `${fixed(ideal, 1)}/s`,
+    );
+  }
+  const flood = summaries.find((s) => s.scenario === FLOOD)?.median;
+  if (flood?.flood) {
+    lines.push(
+      `during the flood: ${fixed(flood.flood.okRps, 1)} logins/s succeeded, server RSS peak ` +
+        `${flood.rssMb === null ? 'n/a' : `${fixed(flood.rssMb, 0)} MB`}`,
+    );
+  }
+  const { footprint: f } = capacity;
+  lines.push(
+    `embedded start (node scripts/start.mjs, existing data dir) to ready: ` +
+      `${fixed(median(f.startMs), 0)} ms median${spread(f.startMs, 0)}; ` +
+      `first start on a new dir: ${fixed(f.firstStartMs, 0)} ms`,
+    `embedded server RSS 1 s after ready: ${fixed(median(f.rssMb), 0)} MB median${spread(f.rssMb, 0)}`,
+  );
   return lines.join('\n');
 }
 

@@ -5,11 +5,21 @@
  *              [--flood-connections 200] [--warmup 2] [--database pglite:memory|postgres://...]
  *              [--no-pin] [--smoke]
  */
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { hasTaskset, installCleanup, ROOT, startLoad, waitIdle } from './procs.ts';
-import { problems, render, summarize, writeJson, type Run } from './report.ts';
+import { measureFootprint } from './footprint.ts';
+import { hasTaskset, installCleanup, ROOT, spawnNode, startLoad, waitIdle } from './procs.ts';
+import {
+  problems,
+  render,
+  renderCapacity,
+  summarize,
+  writeJson,
+  type Capacity,
+  type Run,
+} from './report.ts';
 import { measure, scenarios } from './scenarios.ts';
 import { startBaseline, startLatchkey } from './servers.ts';
 
@@ -52,8 +62,19 @@ const pin = !flags['no-pin'] && hasTaskset && cpus().length >= 2;
 const SERVER_CPU = pin ? '0' : null;
 const LOAD_CPU = pin ? '1' : null;
 
+/** One argon2id verification's median time on the server core (bench/hash-time.ts). */
+async function singleHashMs(): Promise<number> {
+  const child = spawnNode('bench/hash-time.ts', [], { cpu: SERVER_CPU, label: 'hash-time' });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('close', resolve));
+  return (JSON.parse(out) as { medianMs: number }).medianMs;
+}
+
 async function main(): Promise<number> {
   installCleanup();
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('the build failed');
   const t0 = Date.now();
   process.stderr.write(
     `bench: ${JSON.stringify(options)}; pinning: ${pin ? 'servers on cpu 0, load on cpu 1' : 'off'}\n`,
@@ -101,8 +122,17 @@ async function main(): Promise<number> {
     }
   }
 
+  await Promise.all([latchkey.stop(), baseline.stop(), uncached.stop()]);
+  process.stderr.write('bench: single-hash time and embedded footprint\n');
+  const capacity: Capacity = {
+    // Pinned, the server has one core; otherwise all the cores it may use.
+    cores: pin ? 1 : availableParallelism(),
+    singleHashMs: await singleHashMs(),
+    footprint: await measureFootprint(SERVER_CPU, options.smoke ? 1 : 3),
+  };
+
   const summaries = summarize(runs);
-  process.stdout.write(`\n${render(summaries)}\n`);
+  process.stdout.write(`\n${render(summaries)}\n\n${renderCapacity(summaries, capacity)}\n`);
   const issues = problems(summaries);
   const file = writeJson(join(ROOT, 'bench', 'results'), {
     date: new Date().toISOString(),
@@ -111,11 +141,11 @@ async function main(): Promise<number> {
     pinned: pin,
     options,
     medians: summaries.map((s) => s.median),
+    capacity,
     runs,
     problems: issues,
   });
   process.stdout.write(`\nresults: ${file}\n`);
-  await Promise.all([latchkey.stop(), baseline.stop(), uncached.stop()]);
   if (issues.length > 0) {
     process.stderr.write(`bench: FAILED\n${issues.map((i) => `  - ${i}`).join('\n')}\n`);
     return 1;

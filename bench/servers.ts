@@ -62,9 +62,11 @@ export async function startLatchkey(options: {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
-  const child = spawnNode('server/src/main.ts', [], {
+  // The built server, as `pnpm start` runs it (run.ts builds it first).
+  const child = spawnNode('server/dist/bundle/main.js', [], {
     cpu: options.cpu,
     label: 'latchkey',
+    tsx: false,
     env: {
       NODE_ENV: 'production',
       PORT: String(port),

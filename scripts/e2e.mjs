@@ -1,23 +1,16 @@
-// Browser end-to-end tests: builds the SPA when it is missing or stale, starts the real server on a
-// free port with an in-memory database, drives Chromium through the scenarios in e2e/, and ends
-// with one line "E2E: N passed, M failed". Arguments filter scenarios by name.
-import { spawn, spawnSync } from 'node:child_process';
+// Browser end-to-end tests: builds the SPA and the server when missing or stale, starts the built
+// server on a free port with an in-memory database, drives Chromium through the scenarios in e2e/,
+// and ends with one line "E2E: N passed, M failed". Arguments filter scenarios by name.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { tsImport } from 'tsx/esm/api';
+import { ensureBuilt, SERVER_ENTRY } from './build.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -33,44 +26,6 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-/** Newest modification time under the given paths (files or directories). */
-function newestMtime(paths) {
-  let newest = 0;
-  for (const path of paths) {
-    if (!existsSync(path)) continue;
-    const stat = statSync(path);
-    if (stat.isDirectory()) {
-      const children = readdirSync(path).filter(
-        (name) => name !== 'node_modules' && !name.endsWith('.test.ts'),
-      );
-      newest = Math.max(newest, newestMtime(children.map((name) => join(path, name))));
-    } else newest = Math.max(newest, stat.mtimeMs);
-  }
-  return newest;
-}
-
-function buildClientIfStale() {
-  const built = join(ROOT, 'client/dist/index.html');
-  const sources = [
-    'client/src',
-    'client/index.html',
-    'client/vite.config.ts',
-    'client/package.json',
-    'shared/src',
-  ];
-  if (
-    existsSync(built) &&
-    statSync(built).mtimeMs >= newestMtime(sources.map((p) => join(ROOT, p)))
-  )
-    return;
-  console.log('e2e: building the client');
-  const result = spawnSync('pnpm', ['--filter', '@latchkey/client', 'build'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  if (result.status !== 0) throw new Error('the client build failed');
-}
-
 function freePort() {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -84,7 +39,7 @@ function freePort() {
 
 function startServer(port, dataDir) {
   const log = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -163,7 +118,7 @@ async function main() {
     process.once(signal, () => void cleanup().finally(() => process.exit(130)));
   }
   try {
-    buildClientIfStale();
+    await ensureBuilt({ log: console.log });
     const port = await freePort();
     const baseUrl = `http://${HOST}:${port}`;
     server = startServer(port, dataDir);

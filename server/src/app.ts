@@ -62,6 +62,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
       await closed;
       clearTimeout(timer);
+      await deps.hasher.close();
       if (ownsDb) await dbh.close();
     })());
 

@@ -28,6 +28,9 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
+/** OWASP's argon2id minimum (m = 19 MiB, t = 2, p = 1): the defaults and the floor. */
+export const ARGON2_DEFAULTS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -56,11 +59,12 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   // Beyond the contract: tuning knobs with safe defaults.
-  ARGON2_MEMORY_KIB: int(19_456, 4_194_304).default(19_456),
-  ARGON2_TIME_COST: int(2, 100).default(2),
-  ARGON2_PARALLELISM: int(1, 16).default(1),
+  ARGON2_MEMORY_KIB: int(19_456, 4_194_304).default(ARGON2_DEFAULTS.memoryCost),
+  ARGON2_TIME_COST: int(2, 100).default(ARGON2_DEFAULTS.timeCost),
+  ARGON2_PARALLELISM: int(1, 16).default(ARGON2_DEFAULTS.parallelism),
   HASH_CONCURRENCY: int(0, 256).default(0),
   HASH_QUEUE: int(0, 10_000).default(64),
+  HASH_NICE: int(0, 19).default(10),
   AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
   REFRESH_GRACE_SECONDS: int(0, 60).default(10),
   MAX_BODY_BYTES: int(1_024, 10_485_760).default(65_536),
@@ -113,6 +117,8 @@ export interface Config {
   /** Argon2 computations allowed at once (0 in the environment = one per core). */
   hashConcurrency: number;
   hashQueue: number;
+  /** Niceness of the password-hashing threads: the event loop keeps priority on a busy core. */
+  hashNice: number;
   auditRetentionDays: number;
   maxBodyBytes: number;
   /** How long a live-session answer may be reused (0 = ask the database every time). */
@@ -253,6 +259,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     hashConcurrency: e.HASH_CONCURRENCY,
     hashQueue: e.HASH_QUEUE,
+    hashNice: e.HASH_NICE,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     sessionCacheMs: e.SESSION_CACHE_MS,

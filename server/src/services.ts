@@ -25,11 +25,11 @@ export async function createDeps(
   logger: Logger,
   now: () => Date = () => new Date(),
 ): Promise<Deps> {
-  const hasher = await createPasswordHasher(
-    config.argon2,
-    config.hashConcurrency,
-    config.hashQueue,
-  );
+  const hasher = await createPasswordHasher(config.argon2, {
+    concurrency: config.hashConcurrency,
+    queueLimit: config.hashQueue,
+    nice: config.hashNice,
+  });
   const tokens = await createTokenIssuer(config, () => now().getTime());
   const sessionCache = new SessionCache(config.sessionCacheMs);
   return { config, dbh, db: dbh.db, hasher, tokens, logger, now, sessionCache };

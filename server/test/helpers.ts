@@ -105,7 +105,15 @@ export async function createTestEnv(
   const dbh = await createTestDb();
   const clock = testClock();
   const deps = await createDeps(testConfig(env, overrides), dbh, memoryLog().logger, clock.now);
-  return { deps, dbh, clock, close: () => dbh.close() };
+  return {
+    deps,
+    dbh,
+    clock,
+    close: async () => {
+      await deps.hasher.close();
+      await dbh.close();
+    },
+  };
 }
 
 const createCaller = createCallerFactory(appRouter);

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,8 @@ import {
 import { createDeps } from '../services.ts';
 import { createPasswordHasher, passwordPolicyReason } from './password.ts';
 
+const PRODUCTION = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const CHEAP = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 const COMMON = 'This password is too common; choose another';
 const REPEATED = 'This password repeats one character; choose another';
 const CONTEXT = 'This password contains the username or the service name; choose another';
@@ -51,8 +54,7 @@ describe('passwordPolicyReason', () => {
 
 describe('hashing with the production parameters', () => {
   it('is argon2id m=19456,t=2,p=1, verifies, and never throws on a bad hash', async () => {
-    const params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
-    const hasher = await createPasswordHasher(params, 1);
+    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
     const hash = await hasher.hash(PASSWORD);
     expect(hash).toMatch(
       /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/,
@@ -72,6 +74,74 @@ describe('hashing with the production parameters', () => {
     expect(hasher.needsRehash(hash)).toBe(false);
     expect(hasher.needsRehash(hash.replace('m=19456', 'm=1024'))).toBe(true);
     expect(hasher.needsRehash('garbage')).toBe(true);
+    await hasher.close();
+  });
+
+  it('verifies hashes written by other argon2 implementations, and upgrades the weaker kinds', async () => {
+    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
+    // Written by the `argon2` npm package (node-argon2 0.44), which orders the parameters m,p,t.
+    const fromNodeArgon2 =
+      '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8';
+    const argon2i =
+      '$argon2i$v=19$m=19456,p=1,t=2$FkRfG8UfVjPk5MyV31BmZw$9BwRDJsZrpyw6vMtvP7u1Ei9VFPRPk4bH41ofp8VGp4';
+    const secret = 'correct horse battery staple';
+    await expect(hasher.verify(fromNodeArgon2, secret)).resolves.toBe(true);
+    await expect(hasher.verify(fromNodeArgon2, `${secret}!`)).resolves.toBe(false);
+    expect(hasher.needsRehash(fromNodeArgon2)).toBe(false);
+    await expect(hasher.verify(argon2i, secret)).resolves.toBe(true);
+    expect(hasher.needsRehash(argon2i)).toBe(true); // not argon2id: rehashed at the next login
+    await hasher.close();
+  });
+});
+
+describe('hashing threads', () => {
+  /** Field 19 of /proc/<pid>/task/<tid>/stat is the thread's niceness. */
+  function niceOf(tid: number): number {
+    const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  }
+
+  it.runIf(existsSync('/proc/thread-self'))(
+    'hash on their own threads at the configured niceness, never on the event loop',
+    async () => {
+      const hasher = await createPasswordHasher(CHEAP, { concurrency: 2, nice: 7 });
+      expect(await hasher.threads()).toEqual([]); // started on first use
+      const [a, b] = await Promise.all([hasher.hash(PASSWORD), hasher.hash(PASSWORD)]);
+      expect(a).not.toBe(b);
+      const threads = await hasher.threads();
+      expect(threads).toHaveLength(2);
+      for (const { tid, nice } of threads) {
+        expect(tid).not.toBe(process.pid);
+        expect(nice).toBe(7);
+        expect(niceOf(tid ?? 0)).toBe(7);
+      }
+      expect(niceOf(process.pid)).toBe(0); // the event loop keeps its priority
+      await hasher.close();
+    },
+  );
+
+  it('fails the job in progress when its thread stops, and starts a new thread for the next', async () => {
+    const hasher = await createPasswordHasher(
+      { memoryCost: 19_456, timeCost: 50, parallelism: 1 },
+      { concurrency: 1 },
+    );
+    const slow = hasher.hash(PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await hasher.close(0); // no grace: the job in progress is cut short
+    await expect(slow).rejects.toThrow('password hashing thread stopped');
+    await expect(hasher.verify('garbage', PASSWORD)).resolves.toBe(false);
+    await hasher.close();
+  });
+
+  it('lets a job in progress finish when closed with a grace period', async () => {
+    const hasher = await createPasswordHasher(
+      { memoryCost: 19_456, timeCost: 10, parallelism: 1 },
+      { concurrency: 1 },
+    );
+    const job = hasher.hash(PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await hasher.close(10_000);
+    await expect(job).resolves.toMatch(/^\$argon2id\$v=19\$m=19456,t=10,p=1\$/);
   });
 });
 
@@ -113,6 +183,7 @@ describe('hash upgrade on login', () => {
 
     await expect(login()).resolves.toMatchObject({ user: { username } });
     expect(await storedHash(username)).toBe(after);
+    await upgraded.hasher.close();
 
     const wrong = callerFor(upgraded).login({ username, password: `${PASSWORD}!` });
     await expect(wrong).rejects.toMatchObject({

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import argon2 from 'argon2';
+import { hashSync, parseOptions } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Argon2Params } from '../config.ts';
+import { HashPool } from './hash-pool.ts';
 import { BoundedLimiter, OverloadedError } from './limiter.ts';
 
 const COMMON = new Set(
@@ -43,31 +44,44 @@ export interface PasswordHasher {
   admit(): () => void;
   /** True when admit() would throw right now. */
   saturated(): boolean;
+  /** The hashing threads started so far: kernel thread id and niceness. */
+  threads(): Promise<Array<{ tid: number | null; nice: number }>>;
+  /** Stops the hashing threads once their jobs in progress end (after at most `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** argon2id in the PHC format, version 0x13. */
+const ARGON2ID = 2;
+const VERSION_0X13 = 1;
+
+export interface HasherOptions {
+  /** Hashing threads (0 = one per core the process may use). */
+  concurrency?: number;
+  /** Password operations allowed to wait for a thread. */
+  queueLimit?: number;
+  /** Niceness of the hashing threads (0–19): higher leaves more of a busy core to requests. */
+  nice?: number;
 }
 
 export async function createPasswordHasher(
   params: Argon2Params,
-  concurrency = 0,
-  queueLimit = 64,
+  { concurrency = 0, queueLimit = 64, nice = 0 }: HasherOptions = {},
 ): Promise<PasswordHasher> {
-  const options = { type: argon2.argon2id, ...params } as const;
   const limiter = new BoundedLimiter(
     concurrency > 0 ? concurrency : Math.max(1, availableParallelism()),
     queueLimit,
   );
+  const pool = new HashPool(limiter.concurrency, nice, params);
   const maxAdmitted = limiter.concurrency + queueLimit;
   let admitted = 0;
-  const dummyHash = await argon2.hash(randomBytes(32).toString('base64url'), options);
-  const verify = (hash: string, password: string) =>
-    limiter.run(async () => {
-      try {
-        return await argon2.verify(hash, password);
-      } catch {
-        return false;
-      }
-    });
-  return {
-    hash: (password) => limiter.run(() => argon2.hash(password, options)),
+  // Computed once, here, so the first unknown-user login costs what every later one does.
+  const dummyHash = hashSync(randomBytes(32).toString('base64url'), {
+    ...params,
+    algorithm: ARGON2ID,
+  });
+  const verify = (hash: string, password: string) => limiter.run(() => pool.verify(hash, password));
+  return Promise.resolve({
+    hash: (password) => limiter.run(() => pool.hash(password)),
     verify,
     verifyDummy: async (password) => {
       await verify(dummyHash, password);
@@ -84,10 +98,20 @@ export async function createPasswordHasher(
     },
     needsRehash: (hash) => {
       try {
-        return argon2.needsRehash(hash, params);
+        const o = parseOptions(hash);
+        return (
+          !hash.startsWith('$argon2id$') ||
+          (o.algorithm as number) !== ARGON2ID ||
+          (o.version as number) !== VERSION_0X13 ||
+          o.memoryCost !== params.memoryCost ||
+          o.timeCost !== params.timeCost ||
+          o.parallelism !== params.parallelism
+        );
       } catch {
         return true;
       }
     },
-  };
+    threads: () => pool.threadInfo(),
+    close: (graceMs) => pool.close(graceMs),
+  });
 }

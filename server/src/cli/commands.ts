@@ -66,11 +66,13 @@ function option(args: string[], name: string): string | undefined {
 async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const dbh = await createDb(config.databaseUrl, { poolSize: 2 });
+  let deps: Deps | undefined;
   try {
     await migrateToLatest(dbh.db, dbh.schema);
-    const deps = await createDeps(config, dbh, createLogger('warn'));
+    deps = await createDeps(config, dbh, createLogger('warn'));
     return await fn(deps);
   } finally {
+    await deps?.hasher.close();
     await dbh.close();
   }
 }
