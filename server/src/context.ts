@@ -12,6 +12,8 @@ export interface RequestFacts {
   secFetchSite: string | null;
   csrfHeader: string | null;
   contentType: string | null;
+  /** The id this request's log lines and its `X-Request-Id` response header carry. */
+  requestId: string | null;
 }
 
 /** Lets a procedure add response headers (Set-Cookie) without seeing the HTTP response object. */

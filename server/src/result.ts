@@ -13,4 +13,6 @@ export const fail = <C extends string>(
 export interface ClientMeta {
   clientAddress: string | null;
   userAgent: string | null;
+  /** For log lines about this request (not stored in the audit trail). */
+  requestId?: string | null;
 }

@@ -22,6 +22,9 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
   return fields;
 }
 
+/** Input refused before parsing because it nests too deeply; its message is safe to show. */
+export class JsonTooDeep extends Error {}
+
 const t = initTRPC.context<Context>().create({
   isDev: false,
   /**
@@ -32,6 +35,7 @@ const t = initTRPC.context<Context>().create({
     const zod = error.cause instanceof ZodError ? error.cause : null;
     let message = shape.message;
     if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
+    else if (error.cause instanceof JsonTooDeep) message = error.cause.message;
     else if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) {
       message = 'Request body is not valid JSON';
     } else if (zod) message = zod.issues.map((i) => i.message).join('; ');
@@ -85,7 +89,11 @@ export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
 });
 
 export function clientMeta(ctx: Context): ClientMeta {
-  return { clientAddress: ctx.req.clientAddress, userAgent: ctx.req.userAgent };
+  return {
+    clientAddress: ctx.req.clientAddress,
+    userAgent: ctx.req.userAgent,
+    requestId: ctx.req.requestId,
+  };
 }
 
 /** Verifies the bearer token and that its session and user are live; narrows ctx.user. */

@@ -135,6 +135,7 @@ export function callerFor(deps: Deps, options: CallerOptions = {}) {
     secFetchSite: null,
     csrfHeader: '1',
     contentType: 'application/json',
+    requestId: null,
     ...facts,
   };
   const ctx: Context = { deps, req, res: { setCookie: (c) => void cookies.push(c) } };

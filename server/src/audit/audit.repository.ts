@@ -38,20 +38,22 @@ export interface AuditRecord extends Required<AuditEntry> {
 const MAX_TEXT = 512;
 const clip = (v: string | null | undefined) => (v == null ? null : v.slice(0, MAX_TEXT));
 
+/** The row an audit entry becomes (texts clipped to 512 characters). */
+export function auditRow(entry: AuditEntry, now: Date) {
+  return {
+    occurred_at: now,
+    event: entry.event,
+    reason: entry.reason ?? null,
+    user_id: entry.userId ?? null,
+    username: clip(entry.username),
+    session_id: entry.sessionId ?? null,
+    client_address: clip(entry.clientAddress),
+    user_agent: clip(entry.userAgent),
+  };
+}
+
 export async function insertAuditEvent(db: Db, entry: AuditEntry, now: Date): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      occurred_at: now,
-      event: entry.event,
-      reason: entry.reason ?? null,
-      user_id: entry.userId ?? null,
-      username: clip(entry.username),
-      session_id: entry.sessionId ?? null,
-      client_address: clip(entry.clientAddress),
-      user_agent: clip(entry.userAgent),
-    })
-    .execute();
+  await db.insertInto('audit_events').values(auditRow(entry, now)).execute();
 }
 
 export async function listAuditEvents(

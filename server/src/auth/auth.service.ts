@@ -112,13 +112,9 @@ async function admittedLogin(
     await updatePasswordHash(deps.db, user.id, await deps.hasher.hash(input.password));
   }
   const publicUser = { id: user.id, username: user.username, createdAt: user.createdAt };
-  const session = await startSession(deps, publicUser, meta, options.withRefreshToken ?? true);
-  await audit(deps, {
-    event: 'login.success',
-    userId: user.id,
-    username: user.username,
-    sessionId: session.sessionId,
-    ...meta,
+  const session = await startSession(deps, publicUser, meta, {
+    withRefreshToken: options.withRefreshToken ?? true,
+    audit: { event: 'login.success', userId: user.id, username: user.username, ...meta },
   });
   return ok(session);
 }

@@ -148,6 +148,12 @@ describe('cookie procedures from the same origin', () => {
     const reused = await post('/trpc/refresh', withCookie(s.refreshToken));
     expect(reused.status).toBe(401);
     expect(reused.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    // The reuse warning names the request that presented the old token.
+    const warning = server.log
+      .map((line) => JSON.parse(line) as { msg?: string; requestId?: string; sessionId?: string })
+      .find((entry) => entry.msg === 'refresh token reuse: session revoked');
+    expect(warning?.requestId).toBe(reused.headers.get('x-request-id'));
+    expect(warning?.sessionId).toEqual(expect.any(String));
   });
 
   it('logout with the header clears the cookie and ends the session', async () => {

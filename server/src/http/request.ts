@@ -25,6 +25,17 @@ export function clientAddress(req: IncomingMessage, trustedHops: number): string
   return candidate !== null && isIP(candidate) !== 0 ? candidate : socketAddress;
 }
 
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/** Remembers the id given to a request, so everything that logs about it can name it. */
+export function tagRequest(req: IncomingMessage, requestId: string): void {
+  requestIds.set(req, requestId);
+}
+
+export function requestIdOf(req: IncomingMessage): string | null {
+  return requestIds.get(req) ?? null;
+}
+
 export function requestFacts(req: IncomingMessage, trustedHops: number): RequestFacts {
   const h = req.headers;
   return {
@@ -36,6 +47,7 @@ export function requestFacts(req: IncomingMessage, trustedHops: number): Request
     secFetchSite: single(h['sec-fetch-site']),
     csrfHeader: single(h[CSRF_HEADER]),
     contentType: h['content-type'] ?? null,
+    requestId: requestIdOf(req),
   };
 }
 

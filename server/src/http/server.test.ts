@@ -238,7 +238,11 @@ describe('an unexpected failure', () => {
       expectClean(text, 'internal error');
       expect(text).not.toContain('users');
       expect((await fetch(`${broken.url}/healthz`)).status).toBe(200);
-      expect(broken.log.some((line) => line.includes('internal error'))).toBe(true);
+      const logged = broken.log.find((line) => line.includes('internal error')) ?? '{}';
+      // The log line names the request, as its X-Request-Id header does.
+      expect((JSON.parse(logged) as { requestId?: string }).requestId).toBe(
+        res.headers.get('x-request-id'),
+      );
       expect(broken.log.join('\n')).not.toContain(CANARY);
     } finally {
       await broken.close();

@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from '@latchkey/db';
 import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../services.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
-import { BodyTooLargeError, clientAddress } from './request.ts';
+import { BodyTooLargeError, clientAddress, requestIdOf, tagRequest } from './request.ts';
 import { methodNotAllowed, notFound, sendJson } from './respond.ts';
 import { createStaticHandler } from './static.ts';
 import { createTrpcHandler } from './trpc-handler.ts';
@@ -67,6 +67,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     const meta = {
       clientAddress: clientAddress(req, config.trustProxyHops),
       userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
+      requestId: requestIdOf(req),
     };
     switch (pathname) {
       case '/token':
@@ -96,6 +97,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
+    tagRequest(req, requestId);
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-request-id', requestId);
     let pathname = '/';

@@ -29,6 +29,33 @@ function writeTrpcResponse(
 }
 
 /**
+ * Answers a whole request with one error, in the adapter's shape: one error object, or for a batch
+ * one per call (the status is then the calls' common one). Nothing runs and no context is made.
+ */
+export function writeTrpcError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawPath: string,
+  search: URLSearchParams,
+  hooks: TrpcHooks,
+  error: TRPCError,
+): void {
+  const type = req.method === 'POST' ? 'mutation' : 'query';
+  const batch = search.get('batch') === '1';
+  const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
+    error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
+  }));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...hooks.responseHeaders(undefined, [error]),
+  };
+  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
+  res.statusCode = getHTTPStatusCode(responses);
+  const body = batch ? responses : responses[0];
+  res.end(JSON.stringify(transformTRPCResponse(config, body as TRPCResponse)));
+}
+
+/**
  * Answers a login or registration with the 503 it would get anyway when password hashing is
  * already at capacity — without reading its body or running the procedure, so a login flood
  * costs the event loop as little as possible and `me` keeps being served.
@@ -50,17 +77,7 @@ export function shedPasswordRequest(
     message: 'Server busy, try again later',
     cause: new RetryAfter(1),
   });
-  const response: TRPCResponse = {
-    error: getErrorShape({
-      config,
-      ctx: undefined,
-      error,
-      input: undefined,
-      path,
-      type: 'mutation',
-    }),
-  };
-  writeTrpcResponse(res, response, hooks.responseHeaders(undefined, [error]));
+  writeTrpcError(req, res, path, search, hooks, error);
   return true;
 }
 
@@ -119,7 +136,7 @@ export async function handleSingleQuery(
     response = { result: { data } };
   } catch (cause) {
     const error = getTRPCErrorFromUnknown(cause);
-    hooks.onError(error, path);
+    hooks.onError(error, path, req);
     errors = [error];
     response = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
   }

@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TRPCError } from '@trpc/server';
+import { TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { bearerToken, type Context } from '../context.ts';
 import { appRouter } from '../routers/index.ts';
 import type { Deps } from '../services.ts';
-import { RetryAfter } from '../trpc.ts';
-import { readBody, requestFacts } from './request.ts';
+import { JsonTooDeep, RetryAfter } from '../trpc.ts';
+import { readBody, requestFacts, requestIdOf } from './request.ts';
 import { bearerChallenge } from './respond.ts';
-import { handleSingleQuery, shedPasswordRequest } from './trpc-fast.ts';
+import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.ts';
+import { handleSingleQuery, shedPasswordRequest, writeTrpcError } from './trpc-fast.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
@@ -16,7 +17,7 @@ export const MAX_BATCH_SIZE = 10;
 export interface TrpcHooks {
   createContext(req: IncomingMessage, res: ServerResponse): Context;
   responseHeaders(ctx: Context | undefined, errors: TRPCError[]): Record<string, string>;
-  onError(error: TRPCError, procedure: string | undefined): void;
+  onError(error: TRPCError, procedure: string | undefined, req: IncomingMessage): void;
 }
 
 export function createTrpcHooks(deps: Deps): TrpcHooks {
@@ -42,11 +43,12 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
       if (wait > 0) headers['retry-after'] = String(wait);
       return headers;
     },
-    onError(error, procedure) {
+    onError(error, procedure, req) {
       if (error.code !== 'INTERNAL_SERVER_ERROR') return;
       const cause = error.cause;
       deps.logger.error(
         {
+          requestId: requestIdOf(req),
           procedure,
           err: { type: cause?.name ?? 'Error', message: cause?.message ?? error.message },
         },
@@ -56,16 +58,28 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
   };
 }
 
+const bodies = new WeakMap<IncomingMessage, string>();
+
+/**
+ * A POST body as text, read once under our own cap (the adapter's limit resets the connection
+ * mid-upload) and handed to the adapter as `req.body`. An empty body becomes `{}`: tRPC's client
+ * sends a no-input mutation such as `logout.mutate()` as an empty body labelled application/json,
+ * which the adapter would fail to parse.
+ */
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<string> {
+  const known = bodies.get(req);
+  if (known !== undefined) return known;
+  const body = await readBody(req, limit);
+  const text = body.length === 0 ? '{}' : body.toString('utf8');
+  bodies.set(req, text);
+  Object.assign(req, { body: text });
+  return text;
+}
+
 /** The tRPC adapter, exactly as tRPC ships it (every request shape, batching included). */
 export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHooks(deps)) {
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    if (req.method === 'POST') {
-      // Read under our own cap (the adapter's limit resets the connection mid-upload). An empty
-      // body becomes `{}`: tRPC's client sends a no-input mutation such as `logout.mutate()` as an
-      // empty body labelled application/json, which the adapter would fail to parse.
-      const body = await readBody(req, deps.config.maxBodyBytes);
-      Object.assign(req, { body: body.length === 0 ? '{}' : body.toString('utf8') });
-    }
+    if (req.method === 'POST') await readJsonBody(req, deps.config.maxBodyBytes);
     return nodeHTTPRequestHandler({
       req,
       res,
@@ -76,7 +90,7 @@ export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHo
       allowMethodOverride: false,
       createContext: () => hooks.createContext(req, res),
       responseMeta: ({ ctx, errors }) => ({ headers: hooks.responseHeaders(ctx, errors) }),
-      onError: ({ error, path: procedure }) => hooks.onError(error, procedure),
+      onError: ({ error, path: procedure }) => hooks.onError(error, procedure, req),
     });
   };
 }
@@ -96,6 +110,15 @@ export function createTrpcHandler(deps: Deps) {
     search: URLSearchParams,
   ): Promise<void> => {
     if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
+    const input =
+      req.method === 'POST'
+        ? await readJsonBody(req, deps.config.maxBodyBytes)
+        : search.get('input');
+    if (input !== null && jsonTooDeep(input)) {
+      const cause = new JsonTooDeep(`Input is nested deeper than ${MAX_JSON_DEPTH} levels`);
+      const error = new TRPCError({ code: 'PARSE_ERROR', cause });
+      return writeTrpcError(req, res, path, search, hooks, error);
+    }
     if (await handleSingleQuery(req, res, path, search, hooks)) return;
     return adapter(req, res, path);
   };

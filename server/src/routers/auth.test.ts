@@ -79,6 +79,70 @@ describe('register', () => {
 });
 
 describe('login', () => {
+  it('records the session, its refresh token and a login.success naming them, together', async () => {
+    const name = await registered();
+    const result = await callerFor(env.deps, { userAgent: 'audit-probe' }).login({
+      username: name,
+      password: PASSWORD,
+    });
+    const db = env.deps.db;
+    const sessions = await db
+      .selectFrom('sessions')
+      .select(['id', 'user_agent', 'client_address'])
+      .where('user_id', '=', result.user.id)
+      .execute();
+    expect(sessions).toHaveLength(1);
+    const sessionId = sessions[0]?.id ?? '';
+    expect(sessions[0]).toEqual({
+      id: sessionId,
+      user_agent: 'audit-probe',
+      client_address: '203.0.113.7',
+    });
+    const tokens = await db
+      .selectFrom('refresh_tokens')
+      .select('rotated_at')
+      .where('session_id', '=', sessionId)
+      .execute();
+    expect(tokens).toEqual([{ rotated_at: null }]);
+    const events = await db
+      .selectFrom('audit_events')
+      .select(['event', 'reason', 'username', 'session_id', 'client_address', 'user_agent'])
+      .where('user_id', '=', result.user.id)
+      .where('event', '=', 'login.success')
+      .execute();
+    expect(events).toEqual([
+      {
+        event: 'login.success',
+        reason: null,
+        username: name,
+        session_id: sessionId,
+        client_address: '203.0.113.7',
+        user_agent: 'audit-probe',
+      },
+    ]);
+  });
+
+  it('leaves no session behind when its audit record cannot be written', async () => {
+    const broken = await createTestEnv();
+    try {
+      const name = uniqueName();
+      const user = await callerFor(broken.deps).register({ username: name, password: PASSWORD });
+      await broken.deps.db.schema.dropTable('audit_events').execute();
+      const error = await trpcErrorOf(
+        callerFor(broken.deps).login({ username: name, password: PASSWORD }),
+      );
+      expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+      const sessions = await broken.deps.db
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', user.id)
+        .execute();
+      expect(sessions).toEqual([]);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('returns a bearer token, the user, and sets the refresh cookie', async () => {
     const name = await registered();
     const cookies: string[] = [];

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { auditRow, type AuditEntry } from '../audit/audit.repository.ts';
 import type { Db, UserRecord } from '../users/user.repository.ts';
 
 export interface NewSession {
@@ -22,19 +24,36 @@ export interface LiveAt {
   idleCutoff: Date;
 }
 
-export async function insertSession(db: Db, s: NewSession): Promise<string> {
-  const row = await db
-    .insertInto('sessions')
-    .values({
-      user_id: s.userId,
-      expires_at: s.expiresAt,
-      user_agent: s.userAgent,
-      client_address: s.clientAddress,
-      created_at: s.now,
-      last_used_at: s.now,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+/**
+ * Inserts a session, its first refresh token (if any) and the audit event that started it (which
+ * names the new session) in one statement: all of them exist or none does, in one round trip.
+ */
+export async function insertSessionRecorded(
+  db: Db,
+  s: NewSession,
+  firstTokenHash: string | null,
+  audit: Omit<AuditEntry, 'sessionId'>,
+): Promise<string> {
+  const a = auditRow(audit, s.now);
+  const { rows } = await sql<{ id: string }>`
+    with s as (
+      insert into sessions (user_id, expires_at, user_agent, client_address, created_at, last_used_at)
+      values (${s.userId}, ${s.expiresAt}, ${s.userAgent}, ${s.clientAddress}, ${s.now}, ${s.now})
+      returning id
+    ), r as (
+      insert into refresh_tokens (token_hash, session_id, created_at)
+      select ${firstTokenHash}::text, s.id, ${s.now}::timestamptz
+      from s where ${firstTokenHash}::text is not null
+    ), a as (
+      insert into audit_events
+        (occurred_at, event, reason, user_id, username, session_id, client_address, user_agent)
+      select ${a.occurred_at}::timestamptz, ${a.event}::text, ${a.reason}::text, ${a.user_id}::uuid,
+        ${a.username}::text, s.id, ${a.client_address}::text, ${a.user_agent}::text
+      from s
+    )
+    select id from s`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('session insert returned no row');
   return row.id;
 }
 

@@ -1,4 +1,4 @@
-import { insertAuditEvent } from '../audit/audit.repository.ts';
+import { insertAuditEvent, type AuditEntry } from '../audit/audit.repository.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
 import type { UserRecord } from '../users/user.repository.ts';
@@ -13,7 +13,7 @@ import {
   findLiveSession,
   findRefreshToken,
   insertRefreshToken,
-  insertSession,
+  insertSessionRecorded,
   listLiveSessions,
   revokeSession,
   revokeUserSessions,
@@ -37,7 +37,8 @@ export function liveAt(deps: Deps): LiveAt {
 }
 
 /**
- * Starts a new session (a new refresh-token family) for a user who has just proven who they are.
+ * Starts a new session (a new refresh-token family) for a user who has just proven who they are,
+ * recording `audit` (which names the new session) in the same statement.
  * `withRefreshToken: false` makes an access-token-only session (the seed-compatible /token), which
  * ends when its access token does.
  */
@@ -45,23 +46,25 @@ export async function startSession(
   deps: Deps,
   user: UserRecord,
   meta: ClientMeta,
-  withRefreshToken = true,
+  options: { withRefreshToken: boolean; audit: Omit<AuditEntry, 'sessionId'> },
 ): Promise<IssuedSession> {
   const now = deps.now();
   const { config } = deps;
+  const { withRefreshToken } = options;
   const lifetime = withRefreshToken ? config.refreshTokenTtl : config.accessTokenTtl + 30;
   const refreshToken = withRefreshToken ? generateRefreshToken() : null;
-  const sessionId = await deps.db.transaction().execute(async (trx) => {
-    const id = await insertSession(trx, {
+  const sessionId = await insertSessionRecorded(
+    deps.db,
+    {
       userId: user.id,
       expiresAt: new Date(now.getTime() + lifetime * 1000),
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
       clientAddress: meta.clientAddress,
       now,
-    });
-    if (refreshToken) await insertRefreshToken(trx, id, hashRefreshToken(refreshToken), now);
-    return id;
-  });
+    },
+    refreshToken === null ? null : hashRefreshToken(refreshToken),
+    options.audit,
+  );
   const access = await deps.tokens.sign(user.id, sessionId);
   return {
     user,
@@ -123,7 +126,10 @@ export async function refreshSession(
   });
   if (outcome.kind === 'reused') {
     await announceRevocation(deps);
-    deps.logger.warn({ sessionId: outcome.sessionId }, 'refresh token reuse: session revoked');
+    deps.logger.warn(
+      { requestId: meta.requestId ?? null, sessionId: outcome.sessionId },
+      'refresh token reuse: session revoked',
+    );
   }
   if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') {
     return fail('INVALID_REFRESH_TOKEN');
