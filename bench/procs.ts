@@ -20,6 +20,8 @@ export interface SpawnOptions {
   label: string;
   /** Load the script through tsx (TypeScript sources); false for plain JavaScript. */
   tsx?: boolean;
+  /** Start the process at this niceness (`nice -n`), every thread included. */
+  nice?: number;
 }
 
 /**
@@ -29,8 +31,11 @@ export interface SpawnOptions {
 export function spawnNode(script: string, args: string[], options: SpawnOptions): ChildProcess {
   const loader = options.tsx === false ? [] : ['--import', 'tsx'];
   const node = [process.execPath, ...loader, '--import', PARENT_WATCH, script, ...args];
-  const [command, ...rest] =
+  const pinned =
     options.cpu !== null && hasTaskset ? ['taskset', '-c', options.cpu, ...node] : node;
+  const [command, ...rest] = options.nice
+    ? ['nice', '-n', String(options.nice), ...pinned]
+    : pinned;
   const child = spawn(command ?? process.execPath, rest, {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
@@ -126,8 +131,8 @@ export interface LoadHandle {
 }
 
 /** Runs bench/load.ts in a child process (pinned to the load core). */
-export function startLoad(spec: LoadSpec, cpu: string | null, label: string): LoadHandle {
-  const child = spawnNode('bench/load.ts', [JSON.stringify(spec)], { cpu, label });
+export function startLoad(spec: LoadSpec, cpu: string | null, label: string, nice = 0): LoadHandle {
+  const child = spawnNode('bench/load.ts', [JSON.stringify(spec)], { cpu, label, nice });
   let onStart: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (onStart = resolve));
   const done = new Promise<LoadResult>((resolve, reject) => {

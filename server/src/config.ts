@@ -65,6 +65,7 @@ const envSchema = z.object({
   HASH_CONCURRENCY: int(0, 256).default(0),
   HASH_QUEUE: int(0, 10_000).default(64),
   HASH_NICE: int(0, 19).default(10),
+  HASH_MAX_WAIT_MS: int(100, 60_000).default(3000),
   AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
   REFRESH_GRACE_SECONDS: int(0, 60).default(10),
   MAX_BODY_BYTES: int(1_024, 10_485_760).default(65_536),
@@ -119,6 +120,8 @@ export interface Config {
   hashQueue: number;
   /** Niceness of the password-hashing threads: the event loop keeps priority on a busy core. */
   hashNice: number;
+  /** Longest expected wait for a hashing thread before logins are refused at once. */
+  hashMaxWaitMs: number;
   auditRetentionDays: number;
   maxBodyBytes: number;
   /** How long a live-session answer may be reused (0 = ask the database every time). */
@@ -260,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     hashConcurrency: e.HASH_CONCURRENCY,
     hashQueue: e.HASH_QUEUE,
     hashNice: e.HASH_NICE,
+    hashMaxWaitMs: e.HASH_MAX_WAIT_MS,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     sessionCacheMs: e.SESSION_CACHE_MS,

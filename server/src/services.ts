@@ -29,6 +29,7 @@ export async function createDeps(
     concurrency: config.hashConcurrency,
     queueLimit: config.hashQueue,
     nice: config.hashNice,
+    maxWaitMs: config.hashMaxWaitMs,
   });
   const tokens = await createTokenIssuer(config, () => now().getTime());
   const sessionCache = new SessionCache(config.sessionCacheMs);

@@ -9,6 +9,7 @@ import {
 } from '../../test/helpers.ts';
 import { RetryAfter } from '../trpc.ts';
 import { BoundedLimiter, OverloadedError } from './limiter.ts';
+import { createPasswordHasher } from './password.ts';
 
 describe('BoundedLimiter', () => {
   it('runs at most `concurrency` tasks at once and refuses beyond the queue', async () => {
@@ -33,6 +34,32 @@ describe('BoundedLimiter', () => {
     }
     await all;
     expect(peak).toBe(2);
+  });
+});
+
+describe('admission by expected wait', () => {
+  it('refuses at once when recent jobs say a newcomer would wait longer than maxWaitMs', async () => {
+    // About 100 ms per job here: with one admitted already, a newcomer would wait one job.
+    const hasher = await createPasswordHasher(
+      { memoryCost: 19_456, timeCost: 8, parallelism: 1 },
+      { concurrency: 1, queueLimit: 50, maxWaitMs: 50 },
+    );
+    try {
+      // Until a job has been timed only the count applies.
+      const first = hasher.admit();
+      const second = hasher.admit();
+      await hasher.hash(PASSWORD);
+      first();
+      second();
+      expect(hasher.saturated()).toBe(false);
+      const running = hasher.admit();
+      expect(hasher.saturated()).toBe(true);
+      expect(() => hasher.admit()).toThrow(OverloadedError);
+      running();
+      expect(hasher.saturated()).toBe(false);
+    } finally {
+      await hasher.close();
+    }
   });
 });
 

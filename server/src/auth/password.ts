@@ -61,11 +61,16 @@ export interface HasherOptions {
   queueLimit?: number;
   /** Niceness of the hashing threads (0–19): higher leaves more of a busy core to requests. */
   nice?: number;
+  /**
+   * The longest an admitted operation should wait for a thread, estimated from how long recent
+   * jobs took; beyond it, operations are refused at once instead of queueing into client timeouts.
+   */
+  maxWaitMs?: number;
 }
 
 export async function createPasswordHasher(
   params: Argon2Params,
-  { concurrency = 0, queueLimit = 64, nice = 0 }: HasherOptions = {},
+  { concurrency = 0, queueLimit = 64, nice = 0, maxWaitMs = 3000 }: HasherOptions = {},
 ): Promise<PasswordHasher> {
   const limiter = new BoundedLimiter(
     concurrency > 0 ? concurrency : Math.max(1, availableParallelism()),
@@ -74,21 +79,39 @@ export async function createPasswordHasher(
   const pool = new HashPool(limiter.concurrency, nice, params);
   const maxAdmitted = limiter.concurrency + queueLimit;
   let admitted = 0;
+  // Recent wall time of one job on its thread; on a contended core this includes the time the
+  // low-priority thread waited for the CPU, which is exactly what a newcomer would wait for too.
+  let jobMs = 0;
+  const timed = async <T>(job: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      const took = performance.now() - started;
+      jobMs = jobMs === 0 ? took : 0.8 * jobMs + 0.2 * took;
+    }
+  };
+  const expectedWaitMs = () =>
+    admitted < limiter.concurrency
+      ? 0
+      : ((admitted - limiter.concurrency + 1) * jobMs) / limiter.concurrency;
+  const saturated = () => admitted >= maxAdmitted || expectedWaitMs() > maxWaitMs;
   // Computed once, here, so the first unknown-user login costs what every later one does.
   const dummyHash = hashSync(randomBytes(32).toString('base64url'), {
     ...params,
     algorithm: ARGON2ID,
   });
-  const verify = (hash: string, password: string) => limiter.run(() => pool.verify(hash, password));
+  const verify = (hash: string, password: string) =>
+    limiter.run(() => timed(() => pool.verify(hash, password)));
   return Promise.resolve({
-    hash: (password) => limiter.run(() => pool.hash(password)),
+    hash: (password) => limiter.run(() => timed(() => pool.hash(password))),
     verify,
     verifyDummy: async (password) => {
       await verify(dummyHash, password);
     },
-    saturated: () => admitted >= maxAdmitted,
+    saturated,
     admit: () => {
-      if (admitted >= maxAdmitted) throw new OverloadedError(1);
+      if (saturated()) throw new OverloadedError(1);
       admitted++;
       let released = false;
       return () => {

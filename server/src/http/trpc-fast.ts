@@ -28,10 +28,49 @@ function writeTrpcResponse(
   res.end(body);
 }
 
+interface PreparedResponse {
+  status: number;
+  /** In name order, as the adapter's WHATWG Headers iterate. */
+  headers: Array<[string, string]>;
+  body: string;
+}
+
 /**
- * Answers a whole request with one error, in the adapter's shape: one error object, or for a batch
- * one per call (the status is then the calls' common one). Nothing runs and no context is made.
+ * The adapter's answer to a whole request that fails with one error: one error object, or for a
+ * batch one per call (the status is then the calls' common one). Nothing runs, no context is made.
  */
+function errorResponse(
+  method: string | undefined,
+  rawPath: string,
+  batch: boolean,
+  hooks: TrpcHooks,
+  error: TRPCError,
+): PreparedResponse {
+  const type = method === 'POST' ? 'mutation' : 'query';
+  const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
+    error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
+  }));
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...hooks.responseHeaders(undefined, [error]),
+  };
+  const body = batch ? responses : responses[0];
+  return {
+    status: getHTTPStatusCode(responses),
+    headers: Object.keys(headers)
+      .sort()
+      .map((name) => [name, headers[name] ?? '']),
+    body: JSON.stringify(transformTRPCResponse(config, body as TRPCResponse)),
+  };
+}
+
+function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {
+  for (const [name, value] of prepared.headers) res.setHeader(name, value);
+  res.statusCode = prepared.status;
+  res.end(prepared.body);
+}
+
+/** Answers a whole request with one error, in the adapter's shape (see errorResponse). */
 export function writeTrpcError(
   req: IncomingMessage,
   res: ServerResponse,
@@ -40,19 +79,26 @@ export function writeTrpcError(
   hooks: TrpcHooks,
   error: TRPCError,
 ): void {
-  const type = req.method === 'POST' ? 'mutation' : 'query';
-  const batch = search.get('batch') === '1';
-  const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
-    error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
-  }));
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    ...hooks.responseHeaders(undefined, [error]),
-  };
-  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
-  res.statusCode = getHTTPStatusCode(responses);
-  const body = batch ? responses : responses[0];
-  res.end(JSON.stringify(transformTRPCResponse(config, body as TRPCResponse)));
+  writePrepared(res, errorResponse(req.method, rawPath, search.get('batch') === '1', hooks, error));
+}
+
+/** The shed answer per procedure: always the same bytes, so it is built once. */
+const shedResponses = new WeakMap<TrpcHooks, Map<string, PreparedResponse>>();
+
+function shedResponse(hooks: TrpcHooks, path: string): PreparedResponse {
+  let byPath = shedResponses.get(hooks);
+  if (!byPath) shedResponses.set(hooks, (byPath = new Map<string, PreparedResponse>()));
+  let prepared = byPath.get(path);
+  if (!prepared) {
+    const error = new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Server busy, try again later',
+      cause: new RetryAfter(1),
+    });
+    prepared = errorResponse('POST', path, false, hooks, error);
+    byPath.set(path, prepared);
+  }
+  return prepared;
 }
 
 /**
@@ -72,12 +118,7 @@ export function shedPasswordRequest(
     return false;
   }
   req.resume();
-  const error = new TRPCError({
-    code: 'SERVICE_UNAVAILABLE',
-    message: 'Server busy, try again later',
-    cause: new RetryAfter(1),
-  });
-  writeTrpcError(req, res, path, search, hooks, error);
+  writePrepared(res, shedResponse(hooks, path));
   return true;
 }
 
