@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: 'pglite',
           include: ['{db,shared,server}/**/*.test.ts'],
-          // Needs PostgreSQL's binaries to run a throwaway cluster: part of the postgres run.
+          // Need PostgreSQL itself (a throwaway cluster, a database per test): the postgres run.
           exclude: [...configDefaults.exclude, '**/*.pg-cluster.test.ts'],
           env: { LATCHKEY_TEST_DB: 'pglite' },
         },

@@ -24,6 +24,28 @@ function configError(env: Record<string, string>): ConfigError {
   return error;
 }
 
+describe('WORKERS', () => {
+  it('refuses more than one worker on the embedded database, naming the variable', () => {
+    expect(configError({ JWT_SECRET: GOOD_SECRET, WORKERS: '2' }).message).toMatch(
+      /^WORKERS above 1 needs DATABASE_URL=postgres:/,
+    );
+  });
+
+  it('gives each worker its share of the cores for hashing', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      JWT_SECRET: GOOD_SECRET,
+      DATABASE_URL: 'postgres://localhost/latchkey',
+      WORKERS: '64',
+    });
+    expect(config.workers).toBe(64);
+    expect(config.hashConcurrency).toBe(1);
+    const one = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET });
+    expect(one.workers).toBe(1);
+    expect(one.hashConcurrency).toBe(0); // one thread per core, decided by the hasher
+  });
+});
+
 describe('defaults', () => {
   it('match the contract table', () => {
     const config = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET });

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
 import { z } from 'zod';
@@ -63,6 +64,7 @@ const envSchema = z.object({
   ARGON2_TIME_COST: int(2, 100).default(ARGON2_DEFAULTS.timeCost),
   ARGON2_PARALLELISM: int(1, 16).default(ARGON2_DEFAULTS.parallelism),
   HASH_CONCURRENCY: int(0, 256).default(0),
+  WORKERS: int(0, 256).default(1),
   HASH_QUEUE: int(0, 10_000).default(64),
   HASH_NICE: int(0, 19).default(10),
   HASH_MAX_WAIT_MS: int(100, 60_000).default(3000),
@@ -117,6 +119,8 @@ export interface Config {
   argon2: Argon2Params;
   /** Argon2 computations allowed at once (0 in the environment = one per core). */
   hashConcurrency: number;
+  /** Server processes (node:cluster workers) sharing the port; 1 = this process alone. */
+  workers: number;
   hashQueue: number;
   /** Niceness of the password-hashing threads: the event loop keeps priority on a busy core. */
   hashNice: number;
@@ -190,6 +194,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
+  const databaseUrl = e.DATABASE_URL ?? `pglite:${join(resolve(e.DATA_DIR), 'pgdata')}`;
+  const cores = availableParallelism();
+  const workers = e.WORKERS === 0 ? cores : e.WORKERS;
+  if (workers > 1 && databaseUrl.startsWith('pglite:')) {
+    throw new ConfigError(
+      'WORKERS above 1 needs DATABASE_URL=postgres://… (the embedded database serves one process)',
+    );
+  }
   const dataDir = resolve(e.DATA_DIR);
   const publicUrl = new URL(e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).origin;
   const { secret, generated } = resolveSigningSecret(e.JWT_SECRET, production, dataDir);
@@ -233,7 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     production,
     port: e.PORT,
     host: e.HOST,
-    databaseUrl: e.DATABASE_URL ?? `pglite:${join(dataDir, 'pgdata')}`,
+    databaseUrl,
     dataDir,
     publicUrl,
     publicUrlConfigured: e.PUBLIC_URL !== undefined,
@@ -260,7 +272,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeCost: e.ARGON2_TIME_COST,
       parallelism: e.ARGON2_PARALLELISM,
     },
-    hashConcurrency: e.HASH_CONCURRENCY,
+    // Workers share the cores: by default each hashes on its share of them.
+    hashConcurrency:
+      e.HASH_CONCURRENCY === 0 && workers > 1
+        ? Math.max(1, Math.floor(cores / workers))
+        : e.HASH_CONCURRENCY,
+    workers,
     hashQueue: e.HASH_QUEUE,
     hashNice: e.HASH_NICE,
     hashMaxWaitMs: e.HASH_MAX_WAIT_MS,

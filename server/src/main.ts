@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
@@ -11,12 +12,25 @@ async function main(): Promise<void> {
     process.stderr.write(`latchkey: configuration error: ${reason}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
-  if (config.jwt.generated) {
+  const clustered = config.workers > 1;
+  const base = createLogger(config.logLevel);
+  // In a cluster every line says which worker wrote it.
+  const logger = clustered && cluster.isWorker ? base.child({ worker: cluster.worker?.id }) : base;
+  if (config.jwt.generated && cluster.isPrimary) {
     logger.warn(
       { dataDir: config.dataDir },
       'JWT_SECRET is not set: using a generated development key kept in DATA_DIR',
     );
+  }
+  if (clustered && cluster.isPrimary) {
+    try {
+      const { runPrimary } = await import('./cluster.ts');
+      await runPrimary(config, logger);
+    } catch (error) {
+      process.stderr.write(`latchkey: cannot start: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    return;
   }
   let app;
   try {
@@ -27,7 +41,7 @@ async function main(): Promise<void> {
     process.stderr.write(`latchkey: cannot start: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  logger.info({ url: app.url, database: app.deps.dbh.target.kind }, 'listening');
+  if (!clustered) logger.info({ url: app.url, database: app.deps.dbh.target.kind }, 'listening');
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     app
