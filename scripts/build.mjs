@@ -66,39 +66,44 @@ export function buildSpa() {
  * client/dist at ../../../client/dist), and the hashing worker is copied beside it.
  */
 export async function buildServer() {
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   const outdir = join(ROOT, 'server/dist/bundle');
   rmSync(join(ROOT, 'server/dist'), { recursive: true, force: true });
   const serverDir = join(ROOT, 'server');
   const unresolved = [];
-  await build({
-    entryPoints: [join(ROOT, 'server/src/main.ts')],
-    outdir,
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'npm-packages-external',
-        setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, async (args) => {
-            if (args.path.startsWith('@latchkey/') || args.path.startsWith('node:')) return;
-            if (args.pluginData === 'probe') return;
-            const found = await b.resolve(args.path, {
-              resolveDir: serverDir,
-              kind: args.kind,
-              pluginData: 'probe',
+  try {
+    await build({
+      entryPoints: [join(ROOT, 'server/src/main.ts')],
+      outdir,
+      bundle: true,
+      splitting: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+      plugins: [
+        {
+          name: 'npm-packages-external',
+          setup(b) {
+            b.onResolve({ filter: /^[^./]/ }, async (args) => {
+              if (args.path.startsWith('@latchkey/') || args.path.startsWith('node:')) return;
+              if (args.pluginData === 'probe') return;
+              const found = await b.resolve(args.path, {
+                resolveDir: serverDir,
+                kind: args.kind,
+                pluginData: 'probe',
+              });
+              if (found.errors.length > 0) unresolved.push(args.path);
+              return { path: args.path, external: true };
             });
-            if (found.errors.length > 0) unresolved.push(args.path);
-            return { path: args.path, external: true };
-          });
+          },
         },
-      },
-    ],
-  });
+      ],
+    });
+  } finally {
+    // esbuild keeps a service process for later builds; `pnpm start` outlives this one by hours.
+    await stop();
+  }
   if (unresolved.length > 0) {
     throw new Error(
       `not resolvable from server/ (add to server/package.json): ${[...new Set(unresolved)].join(', ')}`,
