@@ -14,25 +14,32 @@ import type { TrpcHooks } from './trpc-handler.ts';
 
 const config = appRouter._def._config;
 
-/** Writes one non-batched tRPC response with the adapter's status, header set and body. */
-function writeTrpcResponse(
-  res: ServerResponse,
-  response: TRPCResponse,
-  extraHeaders: Record<string, string>,
-): void {
-  const body = JSON.stringify(transformTRPCResponse(config, response));
-  // The adapter's header set: WHATWG Headers iterate in name order.
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
-  for (const name of Object.keys(headers).sort()) res.setHeader(name, headers[name] ?? '');
-  res.statusCode = getHTTPStatusCode(response);
-  res.end(body);
-}
-
 interface PreparedResponse {
   status: number;
   /** In name order, as the adapter's WHATWG Headers iterate. */
   headers: Array<[string, string]>;
   body: string;
+}
+
+/** A tRPC response (or a batch of them) with the adapter's status, header set and body. */
+function prepare(
+  response: TRPCResponse | TRPCResponse[],
+  extraHeaders: Record<string, string>,
+): PreparedResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders };
+  return {
+    status: getHTTPStatusCode(response),
+    headers: Object.keys(headers)
+      .sort()
+      .map((name) => [name, headers[name] ?? '']),
+    body: JSON.stringify(transformTRPCResponse(config, response)),
+  };
+}
+
+function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {
+  for (const [name, value] of prepared.headers) res.setHeader(name, value);
+  res.statusCode = prepared.status;
+  res.end(prepared.body);
 }
 
 /**
@@ -50,24 +57,8 @@ function errorResponse(
   const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
     error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
   }));
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    ...hooks.responseHeaders(undefined, [error]),
-  };
-  const body = batch ? responses : responses[0];
-  return {
-    status: getHTTPStatusCode(responses),
-    headers: Object.keys(headers)
-      .sort()
-      .map((name) => [name, headers[name] ?? '']),
-    body: JSON.stringify(transformTRPCResponse(config, body as TRPCResponse)),
-  };
-}
-
-function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {
-  for (const [name, value] of prepared.headers) res.setHeader(name, value);
-  res.statusCode = prepared.status;
-  res.end(prepared.body);
+  const headers = hooks.responseHeaders(undefined, [error]);
+  return prepare(batch ? responses : (responses[0] as TRPCResponse), headers);
 }
 
 /** Answers a whole request with one error, in the adapter's shape (see errorResponse). */
@@ -181,6 +172,6 @@ export async function handleSingleQuery(
     errors = [error];
     response = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
   }
-  writeTrpcResponse(res, response, hooks.responseHeaders(ctx, errors));
+  writePrepared(res, prepare(response, hooks.responseHeaders(ctx, errors)));
   return true;
 }
