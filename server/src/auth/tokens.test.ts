@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import {
   decodeProtectedHeader,
   exportJWK,
@@ -11,7 +11,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TEST_SECRET, testConfig } from '../../test/helpers.ts';
 import { keyId } from '../config.ts';
-import { createTokenIssuer } from './tokens.ts';
+import { createTokenIssuer, signHs256 } from './tokens.ts';
 
 /** A frozen clock (epoch seconds); every token below is judged at this instant unless moved. */
 const NOW = 1_900_000_000;
@@ -229,6 +229,31 @@ describe('expiry on a frozen clock', () => {
     // RFC 7519: now must be before exp + leeway, so exp + 30 is already out.
     await expect(at(exp + 30)).resolves.toBeNull();
     await expect(at(exp + 31)).resolves.toBeNull();
+  });
+});
+
+describe('signing', () => {
+  it('writes what jose SignJWT writes for the same header and claims, byte for byte', async () => {
+    const head = header();
+    const c = claims();
+    const mine = signHs256(createSecretKey(SECRET), head, c);
+    const jose = await new SignJWT(c).setProtectedHeader(head).sign(SECRET);
+    expect(mine).toBe(jose);
+  });
+
+  it('issues tokens that plain jose verifies with our key and that we accept', async () => {
+    const userId = randomUUID();
+    const sessionId = randomUUID();
+    const { token, expiresIn } = await issuer.sign(userId, sessionId);
+    expect(expiresIn).toBe(TTL);
+    const { payload, protectedHeader } = await jwtVerify(token, SECRET, {
+      currentDate: new Date(clockMs),
+      issuer: ISS,
+      audience: AUD,
+    });
+    expect(protectedHeader).toEqual(header());
+    expect(payload).toMatchObject({ sub: userId, sid: sessionId, iat: NOW, exp: NOW + TTL });
+    await expect(issuer.verify(token)).resolves.toMatchObject({ userId, sessionId });
   });
 });
 

@@ -7,15 +7,16 @@ import type { AppRouter } from '../routers/index.ts';
 import { createAdapterHandler } from './trpc-handler.ts';
 
 /**
- * The lean query path must be indistinguishable from tRPC's own adapter: both servers below share
- * one set of dependencies; one answers through the app (lean path for single queries), the other
- * through nothing but the adapter.
+ * The lean path must be indistinguishable from tRPC's own adapter: both servers below share one
+ * set of dependencies; one answers through the app (lean path for single queries and mutations),
+ * the other through nothing but the adapter.
  */
 type App = Awaited<ReturnType<typeof startTestServer>>;
 let app: App;
 let adapterServer: Server;
 let adapterUrl: string;
 let token: string;
+let username: string;
 
 beforeAll(async () => {
   app = await startTestServer();
@@ -27,6 +28,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => adapterServer.listen(0, '127.0.0.1', resolve));
   adapterUrl = `http://127.0.0.1:${(adapterServer.address() as AddressInfo).port}`;
   const name = uniqueName();
+  username = name;
   const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${app.url}/trpc` })] });
   await api.register.mutate({ username: name, password: PASSWORD });
   token = (await api.login.mutate({ username: name, password: PASSWORD })).accessToken;
@@ -47,20 +49,27 @@ const IGNORED = new Set([
   'set-cookie',
 ]);
 
+/** Fresh secrets differ per response; everything around them must not. */
+const maskSecrets = (text: string) =>
+  text
+    .replace(/"(accessToken|refreshToken)":"[^"]+"/g, '"$1":"…"')
+    .replace(/__Host-latchkey_rt=[^;]+;/g, '__Host-latchkey_rt=…;');
+
 async function snapshot(base: string, path: string, init: RequestInit = {}) {
   const res = await fetch(`${base}/trpc/${path}`, init);
   const headers = [...res.headers.entries()].filter(([k]) => !IGNORED.has(k));
-  return { status: res.status, headers, body: await res.text() };
+  const cookies = res.headers.getSetCookie().map(maskSecrets);
+  return { status: res.status, headers, cookies, body: maskSecrets(await res.text()) };
 }
 
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
-const json = (body: unknown): RequestInit => ({
+const json = (body: unknown, type = 'application/json'): RequestInit => ({
   method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify(body),
+  headers: { 'content-type': type },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 
-describe('lean query path matches the tRPC adapter byte for byte', () => {
+describe('lean path matches the tRPC adapter byte for byte', () => {
   const cases: Array<[string, string, () => RequestInit]> = [
     ['me, success', 'me', () => auth(token)],
     ['sessions.list, success', 'sessions.list', () => auth(token)],
@@ -72,6 +81,18 @@ describe('lean query path matches the tRPC adapter byte for byte', () => {
     ['query sent to a mutation path', 'login', () => ({})],
     ['batch of queries', 'me,sessions.list?batch=1', () => auth(token)],
     ['mutation with input', 'login', () => json({ username: 'nobody-here', password: PASSWORD })],
+    ['mutation, success (login)', 'login', () => json({ username, password: PASSWORD })],
+    [
+      'mutation, content type in capitals with a charset',
+      'login',
+      () => json({ username, password: PASSWORD }, 'Application/JSON; charset=utf-8'),
+    ],
+    ['mutation, empty body (logout)', 'logout', () => json('')],
+    ['mutation, body not JSON', 'login', () => json('{"username":')],
+    ['mutation, body JSON null', 'login', () => json('null')],
+    ['mutation, text/plain body', 'login', () => json({ username, password: PASSWORD }, 'text/plain')],
+    ['mutation without a content type', 'login', () => ({ method: 'POST', body: '{}' })],
+    ['POST to a query path', 'me', () => ({ ...json({}), ...auth(token) })],
     ['mutation with bad input (BAD_REQUEST)', 'register', () => json({ username: 'x' })],
     [
       'batched mutations',
@@ -86,9 +107,13 @@ describe('lean query path matches the tRPC adapter byte for byte', () => {
     expect(lean).toEqual(reference);
   });
 
-  it('really answers single queries on the lean path (one write with a length, not a stream)', async () => {
-    const lean = await fetch(`${app.url}/trpc/me`, auth(token));
-    const reference = await fetch(`${adapterUrl}/trpc/me`, auth(token));
+  it.each([
+    ['a query', 'me', () => auth(token)],
+    ['a mutation', 'login', () => json({ username, password: PASSWORD })],
+  ])('really answers %s on the lean path (one write with a length, not a stream)', async (_, path, init) => {
+    const lean = await fetch(`${app.url}/trpc/${path}`, init());
+    const reference = await fetch(`${adapterUrl}/trpc/${path}`, init());
+    expect(lean.status).toBe(200);
     expect(lean.headers.get('content-length')).toBe(String((await lean.text()).length));
     expect(reference.headers.get('transfer-encoding')).toBe('chunked');
     await reference.text();

@@ -115,27 +115,46 @@ export function shedPasswordRequest(
 
 const SHEDDABLE = new Set(['login', 'register']);
 
-/** Requests the lean path takes: a plain GET of one query, nothing streamed, nothing batched. */
-function isSingleQueryRequest(req: IncomingMessage, path: string, search: URLSearchParams) {
-  if (req.method !== 'GET' || search.has('batch') || path.includes(',')) return false;
-  const accept = req.headers['trpc-accept'] ?? req.headers.accept ?? '';
-  return !accept.includes('application/jsonl');
+/** tRPC's own test for a JSON body (media types are case-insensitive; parameters allowed). */
+function isJsonContent(req: IncomingMessage): boolean {
+  const type = req.headers['content-type'];
+  return type?.split(';', 1)[0]?.trim().toLowerCase() === 'application/json';
 }
 
 /**
- * Serves one tRPC query with tRPC's own building blocks (procedure lookup, call, error shape,
- * status mapping, response transform) and writes the same status, headers and body as the
- * adapter. Returns false, having written nothing, for any request it does not take; the adapter
- * then answers it (including every malformed case, so error bodies stay the adapter's own).
+ * The procedure type a request may be answered as on the lean path: a GET of one query or a JSON
+ * POST of one mutation; nothing streamed, nothing batched. Null for everything else.
  */
-export async function handleSingleQuery(
+function singleCallType(
+  req: IncomingMessage,
+  path: string,
+  search: URLSearchParams,
+): 'query' | 'mutation' | null {
+  if (search.has('batch') || path.includes(',')) return null;
+  const accept = req.headers['trpc-accept'] ?? req.headers.accept ?? '';
+  if (accept.includes('application/jsonl')) return null;
+  if (req.method === 'GET') return 'query';
+  if (req.method === 'POST' && isJsonContent(req)) return 'mutation';
+  return null;
+}
+
+/**
+ * Serves one tRPC query or mutation with tRPC's own building blocks (procedure lookup, call, error
+ * shape, status mapping, response transform) and writes the same status, headers and body as the
+ * adapter. `body` is a POST's text, already read (see readJsonBody). Returns false, having written
+ * nothing, for any request it does not take; the adapter then answers it (including every
+ * malformed case, so error bodies stay the adapter's own).
+ */
+export async function handleSingleCall(
   req: IncomingMessage,
   res: ServerResponse,
   rawPath: string,
   search: URLSearchParams,
+  body: string | null,
   hooks: TrpcHooks,
 ): Promise<boolean> {
-  if (!isSingleQueryRequest(req, rawPath, search)) return false;
+  const type = singleCallType(req, rawPath, search);
+  if (!type) return false;
   let path: string;
   try {
     path = decodeURIComponent(rawPath);
@@ -143,9 +162,9 @@ export async function handleSingleQuery(
     return false;
   }
   const procedure = await getProcedureAtPath(appRouter, path);
-  if (procedure?._def.type !== 'query') return false;
+  if (procedure?._def.type !== type) return false;
   let input: unknown;
-  const rawInput = search.get('input');
+  const rawInput = type === 'query' ? search.get('input') : body;
   if (rawInput) {
     try {
       input = JSON.parse(rawInput) as unknown;
@@ -161,7 +180,7 @@ export async function handleSingleQuery(
       path,
       getRawInput: () => Promise.resolve(input),
       ctx,
-      type: 'query',
+      type,
       signal: undefined,
       batchIndex: 0,
     });
@@ -170,7 +189,7 @@ export async function handleSingleQuery(
     const error = getTRPCErrorFromUnknown(cause);
     hooks.onError(error, path, req);
     errors = [error];
-    response = { error: getErrorShape({ config, ctx, error, input, path, type: 'query' }) };
+    response = { error: getErrorShape({ config, ctx, error, input, path, type }) };
   }
   writePrepared(res, prepare(response, hooks.responseHeaders(ctx, errors)));
   return true;

@@ -8,7 +8,7 @@ import { JsonTooDeep, RetryAfter } from '../trpc.ts';
 import { readBody, requestFacts, requestIdOf } from './request.ts';
 import { bearerChallenge } from './respond.ts';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.ts';
-import { handleSingleQuery, shedPasswordRequest, writeTrpcError } from './trpc-fast.ts';
+import { handleSingleCall, shedPasswordRequest, writeTrpcError } from './trpc-fast.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
@@ -96,9 +96,9 @@ export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHo
 }
 
 /**
- * `/trpc/*`: single queries (the hot path: `me`, `sessions.list`) go through a lean handler that
- * produces the adapter's exact bytes without its per-request WHATWG Request/Headers/stream work;
- * everything else goes through the adapter.
+ * `/trpc/*`: single queries and mutations (the hot paths: `me`, `sessions.list`, `login`,
+ * `refresh`) go through a lean handler that produces the adapter's exact bytes without its
+ * per-request WHATWG Request/Headers/stream work; everything else goes through the adapter.
  */
 export function createTrpcHandler(deps: Deps) {
   const hooks = createTrpcHooks(deps);
@@ -110,16 +110,14 @@ export function createTrpcHandler(deps: Deps) {
     search: URLSearchParams,
   ): Promise<void> => {
     if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
-    const input =
-      req.method === 'POST'
-        ? await readJsonBody(req, deps.config.maxBodyBytes)
-        : search.get('input');
+    const body = req.method === 'POST' ? await readJsonBody(req, deps.config.maxBodyBytes) : null;
+    const input = body ?? search.get('input');
     if (input !== null && jsonTooDeep(input)) {
       const cause = new JsonTooDeep(`Input is nested deeper than ${MAX_JSON_DEPTH} levels`);
       const error = new TRPCError({ code: 'PARSE_ERROR', cause });
       return writeTrpcError(req, res, path, search, hooks, error);
     }
-    if (await handleSingleQuery(req, res, path, search, hooks)) return;
+    if (await handleSingleCall(req, res, path, search, body, hooks)) return;
     return adapter(req, res, path);
   };
 }
