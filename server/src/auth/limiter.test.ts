@@ -8,7 +8,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import { RetryAfter } from '../trpc.ts';
-import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
+import { BoundedLimiter, OverloadedError } from './limiter.ts';
 import { createPasswordHasher } from './password.ts';
 
 describe('BoundedLimiter', () => {
@@ -34,37 +34,6 @@ describe('BoundedLimiter', () => {
     }
     await all;
     expect(peak).toBe(2);
-  });
-});
-
-describe('WaitEstimate', () => {
-  const steady = (concurrency: number, ms: number, jobs = 50) => {
-    const estimate = new WaitEstimate(concurrency);
-    for (let i = 0; i < jobs; i++) estimate.record(ms);
-    return estimate;
-  };
-
-  it('expects no wait while a thread is free, then one job per thread ahead', () => {
-    const estimate = steady(2, 20);
-    expect(estimate.expectedMs(0)).toBe(0);
-    expect(estimate.expectedMs(1)).toBe(0);
-    expect(estimate.expectedMs(2)).toBeCloseTo(10);
-    expect(estimate.expectedMs(17)).toBeCloseTo(160);
-  });
-
-  it('does not close a 3 s gate for 16 waiting logins because one job was starved', () => {
-    // The failure this guards against: one 400 ms job (a burst kept the thread off the core)
-    // made 16 queued logins look like 6.4 s, the refusals kept the core busy, and the gate stayed
-    // shut.
-    const estimate = steady(1, 20);
-    estimate.record(400);
-    expect(estimate.expectedMs(16)).toBeLessThan(3000);
-  });
-
-  it('follows a lasting slowdown within a few jobs', () => {
-    const estimate = steady(1, 20);
-    for (let i = 0; i < 15; i++) estimate.record(400);
-    expect(estimate.expectedMs(16)).toBeGreaterThan(3000);
   });
 });
 

@@ -34,32 +34,3 @@ export class BoundedLimiter {
     }
   }
 }
-
-/**
- * How long a newcomer would wait for one of `concurrency` hashing threads, from a moving average
- * of recent jobs' wall time (dispatch to reply). On a contended core that time includes the wait of
- * the low-priority thread for the CPU, which a newcomer would wait for too.
- *
- * An average, not a maximum: one job slowed by a burst of requests must not close the gate, since
- * the refusals that follow keep the event loop busy, keep the hashing thread starved and so keep
- * the gate closed; a small queue of logins then never recovers its full rate. A lasting slowdown
- * (a flood) moves the average within about ten jobs.
- */
-export class WaitEstimate {
-  private jobMs = 0;
-
-  constructor(
-    readonly concurrency: number,
-    private readonly weight = 0.1,
-  ) {}
-
-  record(ms: number): void {
-    this.jobMs = this.jobMs === 0 ? ms : (1 - this.weight) * this.jobMs + this.weight * ms;
-  }
-
-  /** Expected wait of one more operation when `admitted` are in (running or queued). */
-  expectedMs(admitted: number): number {
-    if (admitted < this.concurrency) return 0;
-    return ((admitted - this.concurrency + 1) * this.jobMs) / this.concurrency;
-  }
-}

@@ -4,7 +4,7 @@ import { hashSync, parseOptions } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Argon2Params } from '../config.ts';
 import { HashPool } from './hash-pool.ts';
-import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
+import { BoundedLimiter, OverloadedError } from './limiter.ts';
 
 const COMMON = new Set(
   dictionary['passwords-common'].filter((p) => p.length >= 8).map((p) => p.toLowerCase()),
@@ -79,16 +79,37 @@ export async function createPasswordHasher(
   const pool = new HashPool(limiter.concurrency, nice, params);
   const maxAdmitted = limiter.concurrency + queueLimit;
   let admitted = 0;
-  const wait = new WaitEstimate(limiter.concurrency);
+  // Recent wall time of one job (dispatch to reply); on a contended core this includes the time the
+  // low-priority thread waited for the CPU, which is exactly what a newcomer would wait for too.
+  // A job running longer than that says at once that the thread has slowed (a flood began).
+  let jobMs = 0;
+  const running = new Map<number, number>(); // job number → start time
+  let jobs = 0;
   const timed = async <T>(job: () => Promise<T>): Promise<T> => {
     const started = performance.now();
+    const id = jobs++;
+    running.set(id, started);
     try {
       return await job();
     } finally {
-      wait.record(performance.now() - started);
+      running.delete(id);
+      // A decaying maximum: a slower job counts at once, faster ones lower the estimate only
+      // gradually, so a few quick jobs in a flood cannot open the gate to a long queue.
+      const took = performance.now() - started;
+      jobMs = Math.max(took, 0.95 * jobMs + 0.05 * took);
     }
   };
-  const saturated = () => admitted >= maxAdmitted || wait.expectedMs(admitted) > maxWaitMs;
+  const perJobMs = () => {
+    const now = performance.now();
+    let slowest = jobMs;
+    for (const started of running.values()) slowest = Math.max(slowest, now - started);
+    return slowest;
+  };
+  const expectedWaitMs = () =>
+    admitted < limiter.concurrency
+      ? 0
+      : ((admitted - limiter.concurrency + 1) * perJobMs()) / limiter.concurrency;
+  const saturated = () => admitted >= maxAdmitted || expectedWaitMs() > maxWaitMs;
   // Computed once, here, so the first unknown-user login costs what every later one does.
   const dummyHash = hashSync(randomBytes(32).toString('base64url'), {
     ...params,

@@ -90,7 +90,11 @@ describe('lean path matches the tRPC adapter byte for byte', () => {
     ['mutation, empty body (logout)', 'logout', () => json('')],
     ['mutation, body not JSON', 'login', () => json('{"username":')],
     ['mutation, body JSON null', 'login', () => json('null')],
-    ['mutation, text/plain body', 'login', () => json({ username, password: PASSWORD }, 'text/plain')],
+    [
+      'mutation, text/plain body',
+      'login',
+      () => json({ username, password: PASSWORD }, 'text/plain'),
+    ],
     ['mutation without a content type', 'login', () => ({ method: 'POST', body: '{}' })],
     ['POST to a query path', 'me', () => ({ ...json({}), ...auth(token) })],
     ['mutation with bad input (BAD_REQUEST)', 'register', () => json({ username: 'x' })],
@@ -110,14 +114,17 @@ describe('lean path matches the tRPC adapter byte for byte', () => {
   it.each([
     ['a query', 'me', () => auth(token)],
     ['a mutation', 'login', () => json({ username, password: PASSWORD })],
-  ])('really answers %s on the lean path (one write with a length, not a stream)', async (_, path, init) => {
-    const lean = await fetch(`${app.url}/trpc/${path}`, init());
-    const reference = await fetch(`${adapterUrl}/trpc/${path}`, init());
-    expect(lean.status).toBe(200);
-    expect(lean.headers.get('content-length')).toBe(String((await lean.text()).length));
-    expect(reference.headers.get('transfer-encoding')).toBe('chunked');
-    await reference.text();
-  });
+  ])(
+    'really answers %s on the lean path (one write with a length, not a stream)',
+    async (_, path, init) => {
+      const lean = await fetch(`${app.url}/trpc/${path}`, init());
+      const reference = await fetch(`${adapterUrl}/trpc/${path}`, init());
+      expect(lean.status).toBe(200);
+      expect(lean.headers.get('content-length')).toBe(String((await lean.text()).length));
+      expect(reference.headers.get('transfer-encoding')).toBe('chunked');
+      await reference.text();
+    },
+  );
 
   it('gives @trpc/client the same results through httpLink and httpBatchLink', async () => {
     for (const link of [httpLink, httpBatchLink]) {
