@@ -4,7 +4,11 @@ import type { Deps } from '../services.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import { throttleLogin, throttleRegistration } from '../throttle/throttle.service.ts';
+import {
+  refundRegistration,
+  throttleLogin,
+  throttleRegistration,
+} from '../throttle/throttle.service.ts';
 import {
   findUserCredentialsById,
   findUserCredentialsByUsername,
@@ -12,6 +16,7 @@ import {
   updatePasswordHash,
   type UserRecord,
 } from '../users/user.repository.ts';
+import { OverloadedError } from './limiter.ts';
 import { passwordPolicyReason } from './password.ts';
 
 /** Inputs here are already canonical (username) and NFKC-normalised (passwords) by the schemas. */
@@ -22,6 +27,20 @@ export interface CredentialsInput {
 
 async function audit(deps: Deps, entry: AuditEntry): Promise<void> {
   await insertAuditEvent(deps.db, entry, deps.now());
+}
+
+/**
+ * Runs the hashing step of an attempt that was already counted against a throttle. When hashing
+ * refuses it (it waited too long for a thread) the attempt was never judged: its counts are given
+ * back before the 503 goes out, so a busy server leaves nothing behind.
+ */
+async function judged<T>(step: () => Promise<T>, refund: () => Promise<void>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof OverloadedError) await refund();
+    throw error;
+  }
 }
 
 export async function register(
@@ -49,7 +68,10 @@ async function admittedRegister(
   }
   const weak = passwordPolicyReason(input.password, input.username, deps.config.passwordMinLength);
   if (weak) return fail('WEAK_PASSWORD', { message: weak });
-  const hash = await deps.hasher.hash(input.password);
+  const hash = await judged(
+    () => deps.hasher.hash(input.password),
+    () => refundRegistration(deps, meta.clientAddress),
+  );
   const user = await insertUser(deps.db, input.username, hash);
   if (!user) return fail('USERNAME_TAKEN');
   await audit(deps, { event: 'register', userId: user.id, username: user.username, ...meta });
@@ -87,15 +109,17 @@ async function admittedLogin(
     return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   }
   const user = await findUserCredentialsByUsername(deps.db, input.username);
+  const matches = await judged(
+    () =>
+      user
+        ? deps.hasher.verify(user.passwordHash, input.password)
+        : deps.hasher.verifyDummy(input.password).then(() => false),
+    () => verdict.refund(),
+  );
   let reason: 'unknown_user' | 'bad_password' | 'disabled' | null = null;
-  if (!user) {
-    await deps.hasher.verifyDummy(input.password);
-    reason = 'unknown_user';
-  } else if (!(await deps.hasher.verify(user.passwordHash, input.password))) {
-    reason = 'bad_password';
-  } else if (user.disabledAt !== null) {
-    reason = 'disabled';
-  }
+  if (!user) reason = 'unknown_user';
+  else if (!matches) reason = 'bad_password';
+  else if (user.disabledAt !== null) reason = 'disabled';
   if (!user || reason !== null) {
     await audit(deps, {
       event: 'login.failure',
@@ -133,7 +157,13 @@ export async function changePassword(
   const verdict = await throttleLogin(deps, user.username, meta.clientAddress);
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   const stored = await findUserCredentialsById(deps.db, user.id);
-  if (!stored || !(await deps.hasher.verify(stored.passwordHash, input.currentPassword))) {
+  const matches =
+    stored !== null &&
+    (await judged(
+      () => deps.hasher.verify(stored.passwordHash, input.currentPassword),
+      () => verdict.refund(),
+    ));
+  if (!matches) {
     await audit(deps, {
       event: 'login.failure',
       reason: 'bad_current_password',

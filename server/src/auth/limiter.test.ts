@@ -8,7 +8,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import { RetryAfter } from '../trpc.ts';
-import { BoundedLimiter, OverloadedError } from './limiter.ts';
+import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
 import { createPasswordHasher } from './password.ts';
 
 describe('BoundedLimiter', () => {
@@ -37,6 +37,60 @@ describe('BoundedLimiter', () => {
   });
 });
 
+describe('BoundedLimiter with a longest wait', () => {
+  it('refuses, without running it, a task that waited past maxWaitMs when its turn comes', async () => {
+    const limiter = new BoundedLimiter(1, 4, 30);
+    let finishFirst: () => void = () => {};
+    const ran: string[] = [];
+    const first = limiter.run(async () => {
+      ran.push('first');
+      await new Promise<void>((resolve) => (finishFirst = resolve));
+    });
+    const late = limiter.run(() => Promise.resolve(ran.push('late')));
+    await new Promise((r) => setTimeout(r, 60));
+    const onTime = limiter.run(() => Promise.resolve(ran.push('on time')));
+    finishFirst();
+    await first;
+    await expect(late).rejects.toBeInstanceOf(OverloadedError);
+    await onTime;
+    expect(ran).toEqual(['first', 'on time']);
+    // The slot was handed on, not lost: the next task runs at once.
+    await limiter.run(() => Promise.resolve(ran.push('after')));
+    expect(ran).toEqual(['first', 'on time', 'after']);
+  });
+});
+
+describe('WaitEstimate', () => {
+  const steady = (concurrency: number, ms: number, jobs = 50) => {
+    const estimate = new WaitEstimate(concurrency);
+    for (let i = 0; i < jobs; i++) estimate.record(ms);
+    return estimate;
+  };
+
+  it('expects no wait while a thread is free, then one job per thread ahead', () => {
+    const estimate = steady(2, 20);
+    expect(estimate.expectedMs(0)).toBe(0);
+    expect(estimate.expectedMs(1)).toBe(0);
+    expect(estimate.expectedMs(2)).toBeCloseTo(10);
+    expect(estimate.expectedMs(17)).toBeCloseTo(160);
+  });
+
+  it('does not close a 3 s gate for 16 waiting logins because one job was starved', () => {
+    // The failure this guards against: one 400 ms job (a burst kept the thread off the core)
+    // made 16 queued logins look like 6.4 s, the refusals kept the core busy, and the gate stayed
+    // shut.
+    const estimate = steady(1, 20);
+    estimate.record(400);
+    expect(estimate.expectedMs(16)).toBeLessThan(3000);
+  });
+
+  it('follows a lasting slowdown within a few jobs', () => {
+    const estimate = steady(1, 20);
+    for (let i = 0; i < 15; i++) estimate.record(400);
+    expect(estimate.expectedMs(16)).toBeGreaterThan(3000);
+  });
+});
+
 describe('admission by expected wait', () => {
   it('refuses at once when recent jobs say a newcomer would wait longer than maxWaitMs', async () => {
     // About 100 ms per job here: with one admitted already, a newcomer would wait one job.
@@ -59,6 +113,50 @@ describe('admission by expected wait', () => {
       expect(hasher.saturated()).toBe(false);
     } finally {
       await hasher.close();
+    }
+  });
+});
+
+describe('a login refused after waiting for a hashing thread', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    // About 100 ms per hash; anything that has to wait at all has waited too long.
+    env = await createTestEnv(
+      {},
+      {
+        hashConcurrency: 1,
+        hashQueue: 8,
+        hashMaxWaitMs: 1,
+        argon2: { memoryCost: 19_456, timeCost: 8, parallelism: 1 },
+      },
+    );
+  });
+  afterAll(() => env.close());
+
+  it('answers 503 and gives back the throttle counts it took', async () => {
+    const username = uniqueName();
+    const addresses = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
+    const results = await Promise.allSettled(
+      addresses.map((clientAddress) =>
+        callerFor(env.deps, { clientAddress }).login({ username, password: PASSWORD }),
+      ),
+    );
+    const codes = results.map((r) =>
+      r.status === 'rejected' ? (r.reason as TRPCError).code : 'OK',
+    );
+    // The first hashes (and fails: no such user); the other two waited for it and were refused.
+    expect(codes.filter((c) => c === 'SERVICE_UNAVAILABLE')).toHaveLength(2);
+    expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(1);
+    const rows = await env.dbh.db
+      .selectFrom('throttle')
+      .select(['key', 'attempts'])
+      .where('key', 'in', [`user:${username}`, ...addresses.map((a) => `client:${a}`)])
+      .execute();
+    const attempts = Object.fromEntries(rows.map((r) => [r.key, r.attempts]));
+    expect(attempts[`user:${username}`]).toBe(1);
+    const judged = addresses[codes.indexOf('UNAUTHORIZED')];
+    for (const address of addresses) {
+      expect(attempts[`client:${address}`] ?? 0).toBe(address === judged ? 1 : 0);
     }
   });
 });

@@ -4,7 +4,7 @@ import { hashSync, parseOptions } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Argon2Params } from '../config.ts';
 import { HashPool } from './hash-pool.ts';
-import { BoundedLimiter, OverloadedError } from './limiter.ts';
+import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
 
 const COMMON = new Set(
   dictionary['passwords-common'].filter((p) => p.length >= 8).map((p) => p.toLowerCase()),
@@ -30,6 +30,10 @@ export function passwordPolicyReason(
 }
 
 export interface PasswordHasher {
+  /**
+   * hash, verify and verifyDummy throw OverloadedError, without hashing, when they waited for a
+   * thread longer than the configured maximum; callers undo what they counted before.
+   */
   hash(password: string): Promise<string>;
   /** True when `password` matches. A hash in an unknown format is a mismatch, never a throw. */
   verify(hash: string, password: string): Promise<boolean>;
@@ -62,8 +66,9 @@ export interface HasherOptions {
   /** Niceness of the hashing threads (0–19): higher leaves more of a busy core to requests. */
   nice?: number;
   /**
-   * The longest an admitted operation should wait for a thread, estimated from how long recent
-   * jobs took; beyond it, operations are refused at once instead of queueing into client timeouts.
+   * The longest an operation should wait for a thread. Newcomers are refused at once when recent
+   * jobs say they would wait longer; one that has waited longer anyway (the machine slowed after it
+   * was admitted) is refused when its turn comes, without hashing.
    */
   maxWaitMs?: number;
 }
@@ -75,41 +80,21 @@ export async function createPasswordHasher(
   const limiter = new BoundedLimiter(
     concurrency > 0 ? concurrency : Math.max(1, availableParallelism()),
     queueLimit,
+    maxWaitMs,
   );
   const pool = new HashPool(limiter.concurrency, nice, params);
   const maxAdmitted = limiter.concurrency + queueLimit;
   let admitted = 0;
-  // Recent wall time of one job (dispatch to reply); on a contended core this includes the time the
-  // low-priority thread waited for the CPU, which is exactly what a newcomer would wait for too.
-  // A job running longer than that says at once that the thread has slowed (a flood began).
-  let jobMs = 0;
-  const running = new Map<number, number>(); // job number → start time
-  let jobs = 0;
+  const wait = new WaitEstimate(limiter.concurrency);
   const timed = async <T>(job: () => Promise<T>): Promise<T> => {
     const started = performance.now();
-    const id = jobs++;
-    running.set(id, started);
     try {
       return await job();
     } finally {
-      running.delete(id);
-      // A decaying maximum: a slower job counts at once, faster ones lower the estimate only
-      // gradually, so a few quick jobs in a flood cannot open the gate to a long queue.
-      const took = performance.now() - started;
-      jobMs = Math.max(took, 0.95 * jobMs + 0.05 * took);
+      wait.record(performance.now() - started);
     }
   };
-  const perJobMs = () => {
-    const now = performance.now();
-    let slowest = jobMs;
-    for (const started of running.values()) slowest = Math.max(slowest, now - started);
-    return slowest;
-  };
-  const expectedWaitMs = () =>
-    admitted < limiter.concurrency
-      ? 0
-      : ((admitted - limiter.concurrency + 1) * perJobMs()) / limiter.concurrency;
-  const saturated = () => admitted >= maxAdmitted || expectedWaitMs() > maxWaitMs;
+  const saturated = () => admitted >= maxAdmitted || wait.expectedMs(admitted) > maxWaitMs;
   // Computed once, here, so the first unknown-user login costs what every later one does.
   const dummyHash = hashSync(randomBytes(32).toString('base64url'), {
     ...params,
