@@ -4,11 +4,7 @@ import type { Deps } from '../services.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import {
-  refundRegistration,
-  throttleLogin,
-  throttleRegistration,
-} from '../throttle/throttle.service.ts';
+import { throttleLogin, throttleRegistration } from '../throttle/throttle.service.ts';
 import {
   findUserCredentialsById,
   findUserCredentialsByUsername,
@@ -16,7 +12,6 @@ import {
   updatePasswordHash,
   type UserRecord,
 } from '../users/user.repository.ts';
-import { OverloadedError } from './limiter.ts';
 import { passwordPolicyReason } from './password.ts';
 
 /** Inputs here are already canonical (username) and NFKC-normalised (passwords) by the schemas. */
@@ -27,20 +22,6 @@ export interface CredentialsInput {
 
 async function audit(deps: Deps, entry: AuditEntry): Promise<void> {
   await insertAuditEvent(deps.db, entry, deps.now());
-}
-
-/**
- * Runs the hashing step of an attempt that was already counted against a throttle. When hashing
- * refuses it (it waited too long for a thread) the attempt was never judged: its counts are given
- * back before the 503 goes out, so a busy server leaves nothing behind.
- */
-async function judged<T>(step: () => Promise<T>, refund: () => Promise<void>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof OverloadedError) await refund();
-    throw error;
-  }
 }
 
 export async function register(
@@ -61,17 +42,22 @@ async function admittedRegister(
   input: CredentialsInput,
   meta: ClientMeta,
 ): Promise<Result<UserRecord, 'THROTTLED' | 'WEAK_PASSWORD' | 'USERNAME_TAKEN'>> {
-  const wait = await throttleRegistration(deps, meta.clientAddress);
-  if (wait > 0) {
+  // Counting, the policy check and the hash share one turn (PasswordHasher.withTurn): one refused
+  // for waiting too long has counted nothing.
+  const judged = await deps.hasher.withTurn(async (hashing) => {
+    const wait = await throttleRegistration(deps, meta.clientAddress);
+    if (wait > 0) return { throttled: wait } as const;
+    const min = deps.config.passwordMinLength;
+    const weak = passwordPolicyReason(input.password, input.username, min);
+    if (weak) return { weak } as const;
+    return { hash: await hashing.hash(input.password) } as const;
+  });
+  if ('throttled' in judged) {
     await audit(deps, { event: 'register.throttled', username: input.username, ...meta });
-    return fail('THROTTLED', { retryAfter: wait });
+    return fail('THROTTLED', { retryAfter: judged.throttled });
   }
-  const weak = passwordPolicyReason(input.password, input.username, deps.config.passwordMinLength);
-  if (weak) return fail('WEAK_PASSWORD', { message: weak });
-  const hash = await judged(
-    () => deps.hasher.hash(input.password),
-    () => refundRegistration(deps, meta.clientAddress),
-  );
+  if ('weak' in judged) return fail('WEAK_PASSWORD', { message: judged.weak });
+  const hash = judged.hash;
   const user = await insertUser(deps.db, input.username, hash);
   if (!user) return fail('USERNAME_TAKEN');
   await audit(deps, { event: 'register', userId: user.id, username: user.username, ...meta });
@@ -103,19 +89,21 @@ async function admittedLogin(
   meta: ClientMeta,
   options: { withRefreshToken?: boolean },
 ): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
-  const verdict = await throttleLogin(deps, input.username, meta.clientAddress);
+  // The throttle count, the user lookup and the hash share one turn (PasswordHasher.withTurn): a
+  // login refused for waiting too long has counted nothing.
+  const { verdict, user, matches } = await deps.hasher.withTurn(async (hashing) => {
+    const counted = await throttleLogin(deps, input.username, meta.clientAddress);
+    if (!counted.allowed) return { verdict: counted, user: null, matches: false };
+    const found = await findUserCredentialsByUsername(deps.db, input.username);
+    const same = found
+      ? await hashing.verify(found.passwordHash, input.password)
+      : await hashing.verifyDummy(input.password).then(() => false);
+    return { verdict: counted, user: found, matches: same };
+  });
   if (!verdict.allowed) {
     await audit(deps, { event: 'login.throttled', username: input.username, ...meta });
     return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   }
-  const user = await findUserCredentialsByUsername(deps.db, input.username);
-  const matches = await judged(
-    () =>
-      user
-        ? deps.hasher.verify(user.passwordHash, input.password)
-        : deps.hasher.verifyDummy(input.password).then(() => false),
-    () => verdict.refund(),
-  );
   let reason: 'unknown_user' | 'bad_password' | 'disabled' | null = null;
   if (!user) reason = 'unknown_user';
   else if (!matches) reason = 'bad_password';
@@ -154,15 +142,15 @@ export async function changePassword(
   meta: ClientMeta,
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
-  const verdict = await throttleLogin(deps, user.username, meta.clientAddress);
+  const { verdict, matches } = await deps.hasher.withTurn(async (hashing) => {
+    const counted = await throttleLogin(deps, user.username, meta.clientAddress);
+    if (!counted.allowed) return { verdict: counted, matches: false };
+    const stored = await findUserCredentialsById(deps.db, user.id);
+    const same =
+      stored !== null && (await hashing.verify(stored.passwordHash, input.currentPassword));
+    return { verdict: counted, matches: same };
+  });
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
-  const stored = await findUserCredentialsById(deps.db, user.id);
-  const matches =
-    stored !== null &&
-    (await judged(
-      () => deps.hasher.verify(stored.passwordHash, input.currentPassword),
-      () => verdict.refund(),
-    ));
   if (!matches) {
     await audit(deps, {
       event: 'login.failure',

@@ -79,17 +79,20 @@ class HashThread {
 }
 
 /**
- * Password hashing on dedicated worker threads at a lower CPU priority (`nice`), started on first
- * use. Callers bound the concurrency to `size` (see BoundedLimiter): every job finds a free thread.
+ * Password hashing on `size` dedicated worker threads at a lower CPU priority (`nice`), started on
+ * first use. Jobs beyond the threads wait in order; callers bound how many (see BoundedLimiter).
+ * `onJobTime` hears how long each job took on its thread (dispatch to reply, wall time).
  */
 export class HashPool {
   private readonly threads: HashThread[] = [];
+  private readonly backlog: Array<() => void> = [];
   private readonly url = new URL('./hash-worker.mjs', import.meta.url);
 
   constructor(
     private readonly size: number,
     private readonly nice: number,
     private readonly params: Argon2Params,
+    private readonly onJobTime: (ms: number) => void = () => {},
   ) {}
 
   hash(password: string): Promise<string> {
@@ -119,23 +122,35 @@ export class HashPool {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private run(job: Job): Promise<string | boolean> {
-    let thread = this.threads.find((t) => !t.busy);
-    if (!thread) {
-      if (this.threads.length >= this.size) {
-        return Promise.reject(new HashThreadError('more hashing jobs than threads'));
-      }
-      const created: HashThread = new HashThread(
-        this.url,
-        { nice: this.nice, params: this.params },
-        () => {
-          const index = this.threads.indexOf(created);
-          if (index >= 0) this.threads.splice(index, 1);
-        },
-      );
-      this.threads.push(created);
-      thread = created;
+  private async run(job: Job): Promise<string | boolean> {
+    let thread = this.freeThread();
+    while (!thread) {
+      await new Promise<void>((resolve) => this.backlog.push(resolve));
+      thread = this.freeThread();
     }
-    return thread.run(job);
+    const started = performance.now();
+    try {
+      return await thread.run(job);
+    } finally {
+      this.onJobTime(performance.now() - started);
+      this.backlog.shift()?.();
+    }
+  }
+
+  /** An idle thread, started if fewer than `size` exist; null when all are busy. */
+  private freeThread(): HashThread | null {
+    const idle = this.threads.find((t) => !t.busy);
+    if (idle) return idle;
+    if (this.threads.length >= this.size) return null;
+    const created: HashThread = new HashThread(
+      this.url,
+      { nice: this.nice, params: this.params },
+      () => {
+        const index = this.threads.indexOf(created);
+        if (index >= 0) this.threads.splice(index, 1);
+      },
+    );
+    this.threads.push(created);
+    return created;
   }
 }

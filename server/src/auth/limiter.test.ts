@@ -117,10 +117,10 @@ describe('admission by expected wait', () => {
   });
 });
 
-describe('a login refused after waiting for a hashing thread', () => {
+describe('a login refused after waiting for its turn', () => {
   let env: TestEnv;
   beforeAll(async () => {
-    // About 100 ms per hash; anything that has to wait at all has waited too long.
+    // One thread, so two turns; about 100 ms per hash; anything that waits at all waits too long.
     env = await createTestEnv(
       {},
       {
@@ -133,9 +133,9 @@ describe('a login refused after waiting for a hashing thread', () => {
   });
   afterAll(() => env.close());
 
-  it('answers 503 and gives back the throttle counts it took', async () => {
+  it('answers 503 having counted nothing, while the logins that got a turn are judged', async () => {
     const username = uniqueName();
-    const addresses = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
+    const addresses = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'];
     const results = await Promise.allSettled(
       addresses.map((clientAddress) =>
         callerFor(env.deps, { clientAddress }).login({ username, password: PASSWORD }),
@@ -144,20 +144,19 @@ describe('a login refused after waiting for a hashing thread', () => {
     const codes = results.map((r) =>
       r.status === 'rejected' ? (r.reason as TRPCError).code : 'OK',
     );
-    // The first hashes (and fails: no such user); the other two waited for it and were refused.
+    // Two turns: both hash (and fail: no such user); the other two waited and were refused.
+    expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(2);
     expect(codes.filter((c) => c === 'SERVICE_UNAVAILABLE')).toHaveLength(2);
-    expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(1);
     const rows = await env.dbh.db
       .selectFrom('throttle')
       .select(['key', 'attempts'])
       .where('key', 'in', [`user:${username}`, ...addresses.map((a) => `client:${a}`)])
       .execute();
     const attempts = Object.fromEntries(rows.map((r) => [r.key, r.attempts]));
-    expect(attempts[`user:${username}`]).toBe(1);
-    const judged = addresses[codes.indexOf('UNAUTHORIZED')];
-    for (const address of addresses) {
-      expect(attempts[`client:${address}`] ?? 0).toBe(address === judged ? 1 : 0);
-    }
+    expect(attempts[`user:${username}`]).toBe(2);
+    addresses.forEach((address, i) => {
+      expect(attempts[`client:${address}`]).toBe(codes[i] === 'UNAUTHORIZED' ? 1 : undefined);
+    });
   });
 });
 

@@ -12,8 +12,6 @@ export interface ThrottleVerdict {
   retryAfter: number;
   /** Call after a successful login: clears the account counter, refunds the client's. */
   succeeded(): Promise<void>;
-  /** Call when the attempt was never judged (hashing refused it): gives back both counts. */
-  refund(): Promise<void>;
 }
 
 const accountKey = (username: string) => `user:${username}`;
@@ -66,17 +64,7 @@ export async function throttleLogin(
       await clearAttempts(db, accountKey(username));
       if (perClient) await refundAttempt(db, clientKey(clientAddress ?? ''));
     },
-    refund: async () => {
-      await refundAttempt(db, accountKey(username));
-      if (perClient) await refundAttempt(db, clientKey(clientAddress ?? ''));
-    },
   };
-}
-
-/** Gives back a registration's count when it was never judged (hashing refused it). */
-export async function refundRegistration(deps: Deps, clientAddress: string | null): Promise<void> {
-  if (deps.config.loginMaxPerClient === 0 || clientAddress === null) return;
-  await refundAttempt(deps.db, clientKey(clientAddress));
 }
 
 /** Counts a registration against the client address; returns seconds to wait, or 0 if allowed. */
