@@ -60,8 +60,17 @@ export function buildSpa() {
 }
 
 /**
- * One ESM bundle of the server and the workspace packages it uses; npm packages stay external and
- * load from server/node_modules, so each must be a dependency of @latchkey/server (checked here).
+ * Pure-JavaScript packages bundled in: each is hundreds of small ES modules that Node would
+ * otherwise resolve, read and compile one by one on every start. Together they must be bundled or
+ * not (kysely-pglite-dialect extends kysely's classes; the tRPC subpaths share tRPC's internals).
+ */
+const BUNDLED = ['kysely', 'kysely-pglite-dialect', '@trpc/server', 'zod', 'jose'];
+const bundled = (path) => BUNDLED.some((name) => path === name || path.startsWith(`${name}/`));
+
+/**
+ * One ESM bundle of the server and the workspace packages it uses; other npm packages (native,
+ * WebAssembly, worker-based) stay external and load from server/node_modules. Every package must
+ * be a dependency of @latchkey/server either way (checked here).
  * The output sits three levels below the root, as the sources do (server/src/http/static.ts finds
  * client/dist at ../../../client/dist), and the hashing worker is copied beside it.
  */
@@ -94,6 +103,7 @@ export async function buildServer() {
                 pluginData: 'probe',
               });
               if (found.errors.length > 0) unresolved.push(args.path);
+              else if (bundled(args.path)) return { path: found.path };
               return { path: args.path, external: true };
             });
           },

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-progressive-lockout.ts';
 import type { Database } from './schema.ts';
@@ -19,11 +19,31 @@ export function createMigrator(db: Kysely<Database>, schema?: string | null): Mi
   return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
+/**
+ * True when the migrations recorded as applied are exactly the ones listed here, read with one
+ * query (false when the table does not exist yet). Kysely's Migrator checks the same thing through
+ * catalog introspection under a lock, which costs most of a second on an embedded database's cold
+ * start even when there is nothing to do; anything other than an exact match still goes to it.
+ */
+async function upToDate(db: Kysely<Database>, schema?: string | null): Promise<boolean> {
+  const table = schema ? sql.id(schema, 'kysely_migration') : sql.id('kysely_migration');
+  let applied: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    applied = rows.map((r) => r.name);
+  } catch {
+    return false;
+  }
+  const known = Object.keys(migrations);
+  return applied.length === known.length && known.every((name) => applied.includes(name));
+}
+
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(
   db: Kysely<Database>,
   schema?: string | null,
 ): Promise<string[]> {
+  if (await upToDate(db, schema)) return [];
   const { error, results } = await createMigrator(db, schema).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error !== undefined) {
