@@ -71,9 +71,9 @@ export function signHs256(key: KeyObject, header: object, claims: object): strin
   return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
 }
 
-async function importHmacKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
+/** A verification key: signing goes through signHs256 with a KeyObject, never through these. */
+async function importVerificationKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
   return webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
-    'sign',
     'verify',
   ]);
 }
@@ -87,7 +87,7 @@ export async function createTokenIssuer(
   const signingKey = createSecretKey(config.jwt.signing.secret);
   const keys = new Map<string, webcrypto.CryptoKey>();
   for (const key of config.jwt.verification) {
-    if (!keys.has(key.kid)) keys.set(key.kid, await importHmacKey(key.secret));
+    if (!keys.has(key.kid)) keys.set(key.kid, await importVerificationKey(key.secret));
   }
   const kid = config.jwt.signing.kid;
   const verified = new VerifiedTokens();
