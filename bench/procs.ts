@@ -1,6 +1,6 @@
 /** Child processes of the benchmark: pinned spawning, readiness, RSS sampling and cleanup. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, LoadSpec } from './load.ts';
@@ -161,6 +161,41 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** CPU seconds (user + system) of a process's threads so far, split by what they do. */
+export interface ThreadCpu {
+  /** The main thread: the event loop (and PGlite, which runs on it). */
+  eventLoop: number;
+  /** Threads named `latchkey-hash` (argon2, see server/src/auth/hash-worker.mjs). */
+  hash: number;
+  /** Everything else: V8's GC and compiler helpers, libuv's pool. */
+  other: number;
+}
+
+export function threadCpu(pid: number): ThreadCpu | null {
+  const sum: ThreadCpu = { eventLoop: 0, hash: 0, other: 0 };
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    if (tid === String(pid)) sum.eventLoop += seconds;
+    else if (comm === 'latchkey-hash') sum.hash += seconds;
+    else sum.other += seconds;
+  }
+  return sum;
 }
 
 /**

@@ -12,8 +12,20 @@ export interface Run {
   flood?: LoadResult;
   /** Highest server RSS sampled during the run, MB. */
   rssMb: number | null;
-  /** Login rounds: one argon2id verification's median time, timed just before, ms. */
+  /**
+   * Login rounds: one argon2id verification's median time, ms: the mean of timings taken just
+   * before and just after the round (`singleHashMsAround`), as the machine's speed drifts.
+   */
   singleHashMs?: number;
+  singleHashMsAround?: [number, number];
+  /** Server CPU per response during the run, by thread kind (not for flood runs). */
+  serverCpu?: CpuPerResponse;
+}
+
+export interface CpuPerResponse {
+  eventLoopMs: number;
+  hashMs: number;
+  otherMs: number;
 }
 
 export interface Summary {
@@ -136,8 +148,8 @@ const spread = (values: number[], digits: number) =>
 /** Login throughput against what hashing allows, the flood's cost, and the embedded footprint. */
 export function renderCapacity(summaries: Summary[], capacity: Capacity): string {
   const lines: string[] = [];
-  // Each login round against the single-hash time taken just before it: the machine's speed
-  // drifts over minutes, so one timing at the end would mismeasure the rounds it is compared with.
+  // Each login round against the single-hash time taken around it: the machine's speed drifts
+  // over minutes, so one timing at the end would mismeasure the rounds it is compared with.
   const rounds = (summaries.find((s) => s.scenario === LOGIN)?.runs ?? []).filter(
     (r) => r.singleHashMs !== undefined && r.singleHashMs > 0,
   );
@@ -151,6 +163,16 @@ export function renderCapacity(summaries: Summary[], capacity: Capacity): string
         `${spread(percent, 0)}; ${fixed(median(rounds.map((r) => r.load.okRps)), 1)} ok/s against ` +
         `${capacity.cores} ÷ ${fixed(median(hashMs), 1)} ms${spread(hashMs, 1)} = ` +
         `${fixed((capacity.cores * 1000) / median(hashMs), 1)}/s`,
+    );
+  }
+  const split = rounds.flatMap((r) => (r.serverCpu ? [r.serverCpu] : []));
+  if (split.length > 0) {
+    const m = (key: keyof CpuPerResponse) => median(split.map((c) => c[key]));
+    const total = m('hashMs') + m('eventLoopMs') + m('otherMs');
+    lines.push(
+      `login server CPU per request, median of rounds: argon2 ${fixed(m('hashMs'), 2)} ms, ` +
+        `event loop ${fixed(m('eventLoopMs'), 2)} ms, other threads ${fixed(m('otherMs'), 2)} ms ` +
+        `(argon2 = ${fixed((100 * m('hashMs')) / total, 0)}% of the server's CPU)`,
     );
   }
   const flood = summaries.find((s) => s.scenario === FLOOD)?.median;

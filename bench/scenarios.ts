@@ -1,7 +1,7 @@
 /** The five scenarios and how one run of a scenario is measured. */
 import type { LoadSpec } from './load.ts';
-import { sampleRss, sleep, startLoad } from './procs.ts';
-import { BASELINE, FLOOD, LOGIN, UNCACHED, type Run } from './report.ts';
+import { sampleRss, sleep, startLoad, threadCpu, type ThreadCpu } from './procs.ts';
+import { BASELINE, FLOOD, LOGIN, UNCACHED, type CpuPerResponse, type Run } from './report.ts';
 import type { RunningServer } from './servers.ts';
 
 /** Niceness of the login flood's load generator. */
@@ -66,6 +66,17 @@ export function scenarios(
   ];
 }
 
+/** Server CPU between two readings, in milliseconds per response. */
+function perResponse(
+  before: ThreadCpu | null,
+  after: ThreadCpu | null,
+  responses: number,
+): CpuPerResponse | undefined {
+  if (!before || !after || responses === 0) return undefined;
+  const ms = (key: keyof ThreadCpu) => ((after[key] - before[key]) * 1000) / responses;
+  return { eventLoopMs: ms('eventLoop'), hashMs: ms('hash'), otherMs: ms('other') };
+}
+
 /** One run: the load (plus the flood, if any) while the server's RSS is sampled. */
 export async function measure(scenario: Scenario, round: number, cpu: string | null) {
   const stopRss = sampleRss(scenario.server.pid);
@@ -79,10 +90,16 @@ export async function measure(scenario: Scenario, round: number, cpu: string | n
     await sleep(1000); // let the flood fill the server's queues first
   }
   try {
+    const cpuBefore = threadCpu(scenario.server.pid);
     const load = await startLoad(scenario.spec, cpu, 'load').done;
+    const cpuAfter = threadCpu(scenario.server.pid);
     flood?.stop();
     const floodResult = await flood?.done;
     const run: Run = { scenario: scenario.name, round, load, rssMb: stopRss() };
+    // With a flood, the server's CPU went to both loads: per response of the measured one only
+    // would mislead.
+    const cpuPer = floodResult ? undefined : perResponse(cpuBefore, cpuAfter, load.responses);
+    if (cpuPer) run.serverCpu = cpuPer;
     if (floodResult) run.flood = floodResult;
     return run;
   } finally {

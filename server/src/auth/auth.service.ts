@@ -7,7 +7,6 @@ import { startSession, type IssuedSession } from '../sessions/session.service.ts
 import { throttleLogin, throttleRegistration } from '../throttle/throttle.service.ts';
 import {
   findUserCredentialsById,
-  findUserCredentialsByUsername,
   insertUser,
   updatePasswordHash,
   type UserRecord,
@@ -89,12 +88,15 @@ async function admittedLogin(
   meta: ClientMeta,
   options: { withRefreshToken?: boolean },
 ): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
-  // The throttle count, the user lookup and the hash share one turn (PasswordHasher.withTurn): a
-  // login refused for waiting too long has counted nothing.
+  // The throttle count, the user lookup (one statement) and the hash share one turn
+  // (PasswordHasher.withTurn): a login refused for waiting too long has counted nothing.
   const { verdict, user, matches } = await deps.hasher.withTurn(async (hashing) => {
-    const counted = await throttleLogin(deps, input.username, meta.clientAddress);
+    const { verdict: counted, user: found } = await throttleLogin(
+      deps,
+      input.username,
+      meta.clientAddress,
+    );
     if (!counted.allowed) return { verdict: counted, user: null, matches: false };
-    const found = await findUserCredentialsByUsername(deps.db, input.username);
     const same = found
       ? await hashing.verify(found.passwordHash, input.password)
       : await hashing.verifyDummy(input.password).then(() => false);
@@ -143,7 +145,7 @@ export async function changePassword(
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
   const { verdict, matches } = await deps.hasher.withTurn(async (hashing) => {
-    const counted = await throttleLogin(deps, user.username, meta.clientAddress);
+    const { verdict: counted } = await throttleLogin(deps, user.username, meta.clientAddress);
     if (!counted.allowed) return { verdict: counted, matches: false };
     const stored = await findUserCredentialsById(deps.db, user.id);
     const same =

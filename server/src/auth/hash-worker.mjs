@@ -4,7 +4,7 @@
  * a busy machine the event loop serving requests wins the core and argon2 takes what is left.
  * Plain JavaScript: a worker is loaded by Node itself, under tsx, Vitest and the built server alike.
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { hashSync, verifySync } from '@node-rs/argon2';
@@ -14,6 +14,8 @@ import { hashSync, verifySync } from '@node-rs/argon2';
 
 const { nice, params } = /** @type {{ nice: number, params: Params }} */ (workerData);
 const ARGON2ID = 2;
+/** The OS thread name of hashing threads (at most 15 bytes). */
+const THREAD_NAME = 'latchkey-hash';
 const options = { ...params, algorithm: ARGON2ID };
 
 /** This thread's kernel id, from /proc/thread-self; null where there is no such file. */
@@ -26,6 +28,12 @@ function threadId() {
 }
 
 const tid = threadId();
+try {
+  // Named, so `top -H`, `ps -L` and the benchmark can tell hashing from the rest of the process.
+  writeFileSync('/proc/thread-self/comm', THREAD_NAME);
+} catch {
+  // No /proc (not Linux): the thread keeps its inherited name.
+}
 let appliedNice = 0;
 if (tid !== null && nice > 0) {
   try {

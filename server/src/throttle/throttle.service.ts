@@ -1,8 +1,10 @@
 import type { Deps } from '../services.ts';
+import type { UserCredentialRecord } from '../users/user.repository.ts';
 import {
-  clearAttempts,
   countAttempt,
-  refundAttempt,
+  countLoginAttempt,
+  settleAttempts,
+  type CounterSpec,
   type WindowCount,
 } from './throttle.repository.ts';
 
@@ -25,46 +27,46 @@ function secondsLeft(count: WindowCount, now: Date): number {
 /**
  * Counts a login attempt for the account (canonical username, existing or not) and the client
  * address before the password is checked, so parallel or batched guesses cannot overtake the
- * limit. Counters live in the database, shared by every instance.
+ * limit, and finds the user the attempt names (one statement). Counters live in the database,
+ * shared by every instance.
  */
 export async function throttleLogin(
   deps: Deps,
   username: string,
   clientAddress: string | null,
-): Promise<ThrottleVerdict> {
+): Promise<{ verdict: ThrottleVerdict; user: UserCredentialRecord | null }> {
   const { db, config } = deps;
   const now = deps.now();
   const window = config.loginLockoutSeconds;
   // Accounts get progressive lockouts (a stranger can lock one only window by window);
   // client addresses a plain fixed window.
-  const account = await countAttempt(
-    db,
-    accountKey(username),
-    { windowSeconds: window, limit: config.loginMaxFailures, progressive: true },
-    now,
-  );
-  const perClient =
+  const account: CounterSpec = {
+    key: accountKey(username),
+    windowSeconds: window,
+    limit: config.loginMaxFailures,
+    progressive: true,
+  };
+  const client: CounterSpec | null =
     config.loginMaxPerClient > 0 && clientAddress !== null
-      ? await countAttempt(
-          db,
-          clientKey(clientAddress),
-          { windowSeconds: window, limit: config.loginMaxPerClient, progressive: false },
-          now,
-        )
+      ? {
+          key: clientKey(clientAddress),
+          windowSeconds: window,
+          limit: config.loginMaxPerClient,
+          progressive: false,
+        }
       : null;
+  const counted = await countLoginAttempt(db, username, account, client, now);
   const waits: number[] = [];
-  if (account.attempts > config.loginMaxFailures) waits.push(secondsLeft(account, now));
-  if (perClient && perClient.attempts > config.loginMaxPerClient) {
-    waits.push(secondsLeft(perClient, now));
+  if (counted.account.attempts > account.limit) waits.push(secondsLeft(counted.account, now));
+  if (client && counted.client && counted.client.attempts > client.limit) {
+    waits.push(secondsLeft(counted.client, now));
   }
-  return {
+  const verdict = {
     allowed: waits.length === 0,
     retryAfter: Math.max(0, ...waits),
-    succeeded: async () => {
-      await clearAttempts(db, accountKey(username));
-      if (perClient) await refundAttempt(db, clientKey(clientAddress ?? ''));
-    },
+    succeeded: () => settleAttempts(db, account.key, client?.key ?? null),
   };
+  return { verdict, user: counted.user };
 }
 
 /** Counts a registration against the client address; returns seconds to wait, or 0 if allowed. */
@@ -77,8 +79,8 @@ export async function throttleRegistration(
   const now = deps.now();
   const count = await countAttempt(
     deps.db,
-    clientKey(clientAddress),
     {
+      key: clientKey(clientAddress),
       windowSeconds: config.loginLockoutSeconds,
       limit: config.loginMaxPerClient,
       progressive: false,

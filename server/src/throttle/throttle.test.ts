@@ -142,6 +142,24 @@ describe('per-client throttle', () => {
     expect(other.code).toBe('UNAUTHORIZED');
   });
 
+  it('gives a successful login its attempt back: only failures use up the address', async () => {
+    const name = uniqueName();
+    await callerFor(env.deps, { clientAddress: newClient() }).register({
+      username: name,
+      password: PASSWORD,
+    });
+    const client = newClient();
+    for (let i = 0; i < 12; i++) {
+      expect((await login(name, PASSWORD, client)).user.username).toBe(name);
+    }
+    for (let i = 0; i < 8; i++) {
+      const e = await trpcErrorOf(login(uniqueName('victim'), 'Summer2026!Summer2026!', client));
+      expect(e.code).toBe('UNAUTHORIZED');
+    }
+    const blocked = await trpcErrorOf(login(name, PASSWORD, client));
+    expect(blocked.code).toBe('TOO_MANY_REQUESTS');
+  });
+
   it('counts registrations from one address', async () => {
     const client = newClient();
     for (let i = 0; i < 8; i++) {

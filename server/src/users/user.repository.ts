@@ -14,6 +14,23 @@ export interface UserCredentialRecord extends UserRecord {
   disabledAt: Date | null;
 }
 
+/** The users columns a credential check reads. */
+export interface UserCredentialRow {
+  id: string;
+  username: string;
+  created_at: Date;
+  password_hash: string;
+  disabled_at: Date | null;
+}
+
+export const credentialRecord = (row: UserCredentialRow): UserCredentialRecord => ({
+  id: row.id,
+  username: row.username,
+  createdAt: row.created_at,
+  passwordHash: row.password_hash,
+  disabledAt: row.disabled_at,
+});
+
 async function findUserCredentials(
   db: Db,
   column: 'username' | 'id',
@@ -24,15 +41,7 @@ async function findUserCredentials(
     .select(['id', 'username', 'created_at', 'password_hash', 'disabled_at'])
     .where(column, '=', value)
     .executeTakeFirst();
-  return row
-    ? {
-        id: row.id,
-        username: row.username,
-        createdAt: row.created_at,
-        passwordHash: row.password_hash,
-        disabledAt: row.disabled_at,
-      }
-    : null;
+  return row ? credentialRecord(row) : null;
 }
 
 export const findUserCredentialsByUsername = (db: Db, username: string) =>
