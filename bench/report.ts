@@ -78,6 +78,21 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** `f(a's load, b's load)` for every round both scenarios ran in; NaN results are dropped. */
+function perRound(a: Summary, b: Summary, f: (a: LoadResult, b: LoadResult) => number): number[] {
+  return a.runs.flatMap((run) => {
+    const other = b.runs.find((r) => r.round === run.round);
+    const value = other ? f(run.load, other.load) : NaN;
+    return Number.isFinite(value) ? [value] : [];
+  });
+}
+
+/** "3.98× (3.1, 4.0, 5.2)", or "—" when no round gave a value. */
+function ratioCell(values: number[]): string {
+  if (values.length === 0) return '—';
+  return `${fixed(median(values), 2)}×${spread(values, 2)}`;
+}
+
 export function render(summaries: Summary[]): string {
   const rows: string[][] = [];
   for (const { scenario, median, runs } of summaries) {
@@ -110,24 +125,30 @@ export function render(summaries: Summary[]): string {
   }
   const header = ['scenario', 'req/s', 'runs min–max', 'p50 ms', 'p99 ms', 'errors', 'RSS MB'];
   const lines = [table(header, rows), ''];
-  const base = summaries.find((s) => s.scenario === BASELINE)?.median.load;
-  if (base && base.rps > 0 && base.p99 > 0) {
-    lines.push(`ratios to "${BASELINE}" (req/s: higher is better; p99: lower is better)`);
+  // Ratios are taken within each round (the scenarios of a round run minutes apart at most, the
+  // rounds up to ten minutes apart, and this machine's speed drifts): the median of the rounds'
+  // ratios, then each round's.
+  const baseline = summaries.find((s) => s.scenario === BASELINE);
+  if (baseline) {
+    lines.push(
+      `ratios to "${BASELINE}" in the same round, median (each round); ` +
+        'req/s: higher is better; p99: lower is better',
+    );
     const ratioRows = summaries
       .filter((s) => s.scenario !== BASELINE && s.scenario !== LOGIN)
-      .map((s) => [
-        s.scenario,
-        `${fixed(s.median.load.rps / base.rps, 2)}×`,
-        s.median.load.ok > 0 ? `${fixed(s.median.load.p99 / base.p99, 2)}×` : '—',
-      ]);
+      .map((s) => {
+        const rps = perRound(s, baseline, (a, b) => (b.rps > 0 ? a.rps / b.rps : NaN));
+        const p99 = perRound(s, baseline, (a, b) => (a.ok > 0 && b.p99 > 0 ? a.p99 / b.p99 : NaN));
+        return [s.scenario, ratioCell(rps), ratioCell(p99)];
+      });
     lines.push(table(['scenario', 'req/s ratio', 'p99 ratio'], ratioRows), '');
   }
-  const idle = summaries.find((s) => s.scenario === 'latchkey me')?.median.load;
-  const flooded = summaries.find((s) => s.scenario === FLOOD)?.median.load;
-  if (idle && flooded && idle.p99 > 0) {
-    const ratio =
-      flooded.ok > 0 ? `${fixed(flooded.p99 / idle.p99, 2)}×` : 'n/a (no successful me during it)';
-    lines.push(`me p99 during the flood / idle me p99: ${ratio}`);
+  const idle = summaries.find((s) => s.scenario === 'latchkey me');
+  const flooded = summaries.find((s) => s.scenario === FLOOD);
+  if (idle && flooded) {
+    const ratios = perRound(flooded, idle, (a, b) => (a.ok > 0 && b.p99 > 0 ? a.p99 / b.p99 : NaN));
+    const ratio = ratios.length > 0 ? ratioCell(ratios) : 'n/a (no successful me during it)';
+    lines.push(`me p99 during the flood / idle me p99 in the same round: ${ratio}`);
   }
   return lines.join('\n');
 }
