@@ -6,6 +6,7 @@ import type { Deps } from '../services.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
 import { BodyTooLargeError, clientAddress, requestIdOf, tagRequest } from './request.ts';
 import { methodNotAllowed, notFound, sendJson } from './respond.ts';
+import { heldFor, holdConnection } from './hold.ts';
 import { createStaticHandler } from './static.ts';
 import { createTrpcHandler } from './trpc-handler.ts';
 
@@ -95,6 +96,14 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const wait = heldFor(req.socket);
+    if (wait > 0) {
+      // This connection's last login was shed just now: its next request waits a little.
+      setTimeout(() => {
+        if (!req.socket.destroyed) void handle(req, res);
+      }, wait);
+      return;
+    }
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     tagRequest(req, requestId);
@@ -147,6 +156,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
               'cache-control': 'no-store',
             },
           );
+          if (busy) holdConnection(req.socket);
         }
       } else {
         logger.error(

@@ -10,6 +10,7 @@ import {
 import { TRPCError } from '@trpc/server';
 import { appRouter } from '../routers/index.ts';
 import { RetryAfter } from '../trpc.ts';
+import { holdConnection } from './hold.ts';
 import type { TrpcHooks } from './trpc-handler.ts';
 
 const config = appRouter._def._config;
@@ -110,6 +111,7 @@ export function shedPasswordRequest(
   }
   req.resume();
   writePrepared(res, shedResponse(hooks, path));
+  holdConnection(req.socket);
   return true;
 }
 
