@@ -3,5 +3,6 @@ import './auth-flow.e2e.ts';
 import './tabs.e2e.ts';
 import './sessions.e2e.ts';
 import './renewal.e2e.ts';
+import './footprint.e2e.ts';
 
 export { runScenarios } from './harness.ts';
