@@ -62,9 +62,10 @@ export function buildSpa() {
 /**
  * Pure-JavaScript packages bundled in: each is hundreds of small ES modules that Node would
  * otherwise resolve, read and compile one by one on every start. Together they must be bundled or
- * not (kysely-pglite-dialect extends kysely's classes; the tRPC subpaths share tRPC's internals).
+ * not (the embedded database's dialect extends kysely's classes; the tRPC subpaths share tRPC's
+ * internals).
  */
-const BUNDLED = ['kysely', 'kysely-pglite-dialect', '@trpc/server', 'zod', 'jose'];
+const BUNDLED = ['kysely', '@trpc/server', 'zod', 'jose'];
 const bundled = (path) => BUNDLED.some((name) => path === name || path.startsWith(`${name}/`));
 
 /**

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
+import { PreparedPGliteDialect } from './pglite-dialect.ts';
 import pg from 'pg';
 import { lockDataDir } from './lock.ts';
 import type { Database } from './schema.ts';
@@ -108,7 +108,7 @@ export async function createDb(url: string, options: CreateDbOptions = {}): Prom
     release();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: new PreparedPGliteDialect(pglite) });
   return {
     db,
     target,
