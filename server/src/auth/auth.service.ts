@@ -145,9 +145,14 @@ export async function changePassword(
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
   const { verdict, matches } = await deps.hasher.withTurn(async (hashing) => {
-    const { verdict: counted } = await throttleLogin(deps, user.username, meta.clientAddress);
+    const { verdict: counted, user: found } = await throttleLogin(
+      deps,
+      user.username,
+      meta.clientAddress,
+    );
     if (!counted.allowed) return { verdict: counted, matches: false };
-    const stored = await findUserCredentialsById(deps.db, user.id);
+    // The count already read the account by name; by id only if that found someone else.
+    const stored = found?.id === user.id ? found : await findUserCredentialsById(deps.db, user.id);
     const same =
       stored !== null && (await hashing.verify(stored.passwordHash, input.currentPassword));
     return { verdict: counted, matches: same };

@@ -98,7 +98,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const wait = heldFor(req.socket);
     if (wait > 0) {
-      // This connection's last login was shed just now: its next request waits a little.
+      // A login on this connection was just refused for capacity: the next request waits a little.
       setTimeout(() => {
         if (!req.socket.destroyed) void handle(req, res);
       }, wait);
