@@ -76,10 +76,10 @@ const refusals: [string, number, Record<string, string>, RequestInit['body']][] 
   ['Origin: null', 403, { ...JSON_CSRF, origin: 'null' }, undefined],
   ['Sec-Fetch-Site: cross-site', 403, { ...JSON_CSRF, 'sec-fetch-site': 'cross-site' }, undefined],
   ['a multipart/form-data body', 403, { 'x-latchkey-csrf': '1' }, form],
-  ['a text/plain body', 415, { 'x-latchkey-csrf': '1', 'content-type': 'text/plain' }, '{}'],
+  ['a text/plain body', 403, { 'x-latchkey-csrf': '1', 'content-type': 'text/plain' }, '{}'],
   [
     'a form-urlencoded body',
-    415,
+    403,
     { 'x-latchkey-csrf': '1', 'content-type': 'application/x-www-form-urlencoded' },
     'a=1',
   ],

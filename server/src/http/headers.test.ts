@@ -3,10 +3,23 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, memoryLog, startTestServer, testConfig } from '../../test/helpers.ts';
+import {
+  createTestDb,
+  memoryLog,
+  PASSWORD,
+  startTestServer,
+  testConfig,
+  uniqueName,
+} from '../../test/helpers.ts';
 import { startApp } from '../app.ts';
 
-const INDEX = '<!doctype html><title>Latchkey</title><div id="root">spa-index-marker</div>';
+const INDEX =
+  '<!doctype html><html><head><title>Latchkey</title></head>' +
+  '<body><div id="root">spa-index-marker</div></body></html>';
+/** What the server adds to the document: the settings its first render needs. */
+const SETTINGS_META = '<meta name="latchkey-password-min-length" content="15">';
+const isDocument = (body: string) =>
+  body.includes('spa-index-marker') && body.includes(SETTINGS_META);
 const SECRET = 'outside-the-spa-dir-9f3a';
 
 let root: string;
@@ -44,7 +57,13 @@ afterAll(async () => {
 });
 
 /** Raw HTTP with the path sent verbatim (fetch would normalise `..` away before sending). */
-function raw(url: string, path: string, method = 'GET', headers: Record<string, string> = {}) {
+function raw(
+  url: string,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+  body?: string,
+) {
   const { hostname, port } = new URL(url);
   return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
     (resolve, reject) => {
@@ -60,7 +79,7 @@ function raw(url: string, path: string, method = 'GET', headers: Record<string, 
         );
       });
       req.on('error', reject);
-      req.end();
+      req.end(body);
     },
   );
 }
@@ -75,12 +94,13 @@ function directives(csp: unknown): Map<string, string[]> {
 }
 
 describe('the SPA document', () => {
-  it.each(['/', '/some/client/route', '/login', '/sessions'])(
-    'GET %s is index.html with a strict CSP and Referrer-Policy',
+  it.each(['/', '/some/client/route', '/login', '/sessions', '/index.html', '/%69ndex.html'])(
+    'GET %s is index.html with its settings, a strict CSP and Referrer-Policy',
     async (path) => {
       const res = await raw(spa.url, path);
       expect(res.status).toBe(200);
-      expect(res.body).toBe(INDEX);
+      expect(isDocument(res.body)).toBe(true);
+      expect(res.body).toBe((await raw(spa.url, '/')).body);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-powered-by']).toBeUndefined();
@@ -93,8 +113,18 @@ describe('the SPA document', () => {
       expect(String(res.headers['referrer-policy'])).toMatch(
         /^(no-referrer|same-origin|strict-origin|strict-origin-when-cross-origin)$/,
       );
+      expect(res.headers['x-frame-options']).toBe('DENY');
     },
   );
+
+  it('HEAD /index.html has the document’s headers and no body', async () => {
+    const res = await raw(spa.url, '/index.html', 'HEAD');
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('');
+    expect(res.headers['content-security-policy']).toBe(
+      (await raw(spa.url, '/')).headers['content-security-policy'],
+    );
+  });
 
   it('serves a built asset with its type and long caching', async () => {
     const res = await raw(spa.url, '/assets/app.js');
@@ -126,7 +156,64 @@ describe('the SPA document', () => {
     const res = await raw(spa.url, path);
     expect(res.body).not.toContain(SECRET);
     expect([200, 400, 404]).toContain(res.status);
-    if (res.status === 200) expect(res.body).toBe(INDEX);
+    if (res.status === 200) expect(isDocument(res.body)).toBe(true);
+  });
+});
+
+/** Every API answer: nothing loads, nothing runs, nothing frames it. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+describe('every API response', () => {
+  it('carries the API CSP and nosniff, whichever part of the server answers', async () => {
+    const json = { 'content-type': 'application/json' };
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const creds = JSON.stringify({ username: uniqueName(), password: PASSWORD });
+    expect((await raw(spa.url, '/trpc/register', 'POST', json, creds)).status).toBe(200);
+    const login = await raw(spa.url, '/trpc/login', 'POST', json, creds);
+    const token = (JSON.parse(login.body) as { result: { data: { accessToken: string } } }).result
+      .data.accessToken;
+    const auth = { authorization: `Bearer ${token}` };
+    const big = 'x'.repeat(70_000);
+    const cases: [string, string, string, Record<string, string>, string | undefined, number][] = [
+      ['lean query', '/trpc/me', 'GET', auth, undefined, 200],
+      ['lean query refused', '/trpc/me', 'GET', {}, undefined, 401],
+      ['lean mutation', '/trpc/login', 'POST', json, creds, 200],
+      ['adapter batch', '/trpc/me,me?batch=1', 'GET', auth, undefined, 200],
+      [
+        'streamed batch',
+        '/trpc/me,me?batch=1',
+        'GET',
+        { ...auth, 'trpc-accept': 'application/jsonl' },
+        undefined,
+        200,
+      ],
+      ['tRPC bad input', '/trpc/register', 'POST', json, '{}', 400],
+      ['tRPC form body', '/trpc/register', 'POST', { 'content-type': 'text/plain' }, creds, 403],
+      ['tRPC unknown procedure', '/trpc/nope', 'GET', {}, undefined, 404],
+      ['tRPC wrong method', '/trpc/me', 'PUT', {}, undefined, 405],
+      ['tRPC body too large', '/trpc/login', 'POST', json, big, 413],
+      ['REST token refused', '/token', 'POST', form, 'username=x&password=y', 401],
+      ['REST token, fields missing', '/token', 'POST', form, '', 422],
+      ['REST me', '/users/me', 'GET', auth, undefined, 200],
+      ['REST body too large', '/token', 'POST', form, big, 413],
+      ['REST unknown path', '/users/nope', 'GET', {}, undefined, 404],
+      ['REST wrong method', '/token', 'GET', {}, undefined, 405],
+      ['healthz', '/healthz', 'GET', {}, undefined, 200],
+      ['readyz', '/readyz', 'GET', {}, undefined, 200],
+      ['unparseable request target', '//[', 'GET', {}, undefined, 400],
+    ];
+    for (const [label, path, method, headers, body, status] of cases) {
+      const res = await raw(spa.url, path, method, headers, body);
+      expect(res.status, label).toBe(status);
+      expect(res.headers['content-security-policy'], label).toBe(API_CSP);
+      expect(res.headers['x-content-type-options'], label).toBe('nosniff');
+      expect(res.headers['x-powered-by'], label).toBeUndefined();
+      if (path.startsWith('/trpc/')) {
+        // Any tRPC answer may carry a token or user data.
+        expect(res.headers['cache-control'], label).toBe('no-store');
+        expect(res.headers.pragma, label).toBe('no-cache');
+      }
+    }
   });
 });
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BodyTooLargeError, readBody } from './request.ts';
+import { BodyTooLargeError, DRAIN_MAX_BYTES, DRAIN_MAX_MS, readBody } from './request.ts';
 
 const LIMIT = 1024;
 let server: Server | null = null;
@@ -70,13 +70,56 @@ describe('readBody', () => {
     socket.destroy();
   });
 
-  it('refuses a chunked body past the limit', async () => {
+  it('refuses a chunked body past the limit once it has ended', async () => {
     const { port, outcomes } = await bodyServer();
     const head = 'POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n';
     const big = `${(LIMIT + 1).toString(16)}\r\n${'x'.repeat(LIMIT + 1)}\r\n`;
-    const socket = await rawRequest(port, head, [big]);
+    const socket = await rawRequest(port, head, [big, big, '0\r\n\r\n']);
     await until(() => outcomes.length === 1);
     expect(await within(outcomes[0] as Promise<Buffer | Error>)).toBeInstanceOf(BodyTooLargeError);
+    socket.destroy();
+  });
+
+  it('drains a body past the limit, so the whole request has been read before the answer', async () => {
+    const { port, outcomes } = await bodyServer();
+    const size = 3 * 1024 * 1024;
+    const head = `POST / HTTP/1.1\r\nHost: t\r\nContent-Length: ${size}\r\n\r\n`;
+    const socket = await rawRequest(port, head, []);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    // Sent in pieces, slower than the server reads: still draining, nothing answered yet.
+    const piece = 'x'.repeat(256 * 1024);
+    for (let sent = 0; sent < size; sent += piece.length) {
+      expect(answer).toBe('');
+      socket.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await until(() => outcomes.length === 1);
+    expect(await within(outcomes[0] as Promise<Buffer | Error>)).toBeInstanceOf(BodyTooLargeError);
+    await until(() => answer.startsWith('HTTP/1.1 200') && answer.endsWith('Error'));
+    socket.destroy();
+  });
+
+  it('stops draining a client that stalls, after DRAIN_MAX_MS', async () => {
+    const { port, outcomes } = await bodyServer();
+    const head = 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n';
+    const started = Date.now();
+    const socket = await rawRequest(port, head, ['x'.repeat(LIMIT * 2)]);
+    await until(() => outcomes.length === 1);
+    const outcome = await within(outcomes[0] as Promise<Buffer | Error>, DRAIN_MAX_MS + 3_000);
+    expect(outcome).toBeInstanceOf(BodyTooLargeError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DRAIN_MAX_MS - 50);
+    socket.destroy();
+  });
+
+  it('does not drain a body declared larger than DRAIN_MAX_BYTES', async () => {
+    const { port, outcomes } = await bodyServer();
+    const head = `POST / HTTP/1.1\r\nHost: t\r\nContent-Length: ${DRAIN_MAX_BYTES + 1}\r\n\r\n`;
+    const socket = await rawRequest(port, head, ['x'.repeat(LIMIT)]);
+    await until(() => outcomes.length === 1);
+    expect(await within(outcomes[0] as Promise<Buffer | Error>, 1_000)).toBeInstanceOf(
+      BodyTooLargeError,
+    );
     socket.destroy();
   });
 

@@ -55,10 +55,50 @@ export class BodyTooLargeError extends Error {
   readonly code = 'BODY_TOO_LARGE';
 }
 
-/** Reads a request body up to `limit` bytes; past that, stops reading and throws. */
+/**
+ * How much of a body over the limit is read and thrown away before the 413, and for how long at
+ * most. Closing a connection while its client is still sending resets it, and the client then
+ * sees the reset instead of the answer; a body up to this size is drained first, so the 413 can
+ * be read. Anything larger or slower is answered and cut off.
+ */
+export const DRAIN_MAX_BYTES = 10 * 1024 * 1024;
+export const DRAIN_MAX_MS = 5_000;
+
+/**
+ * Reads and discards the rest of a request body, having read `seen` bytes of it; settles when it
+ * ended, closed, passed DRAIN_MAX_BYTES, or took DRAIN_MAX_MS. Never rejects.
+ */
+function drain(req: IncomingMessage, seen: number): Promise<void> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (req.readableEnded || req.destroyed || declared > DRAIN_MAX_BYTES) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = seen;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', done).off('error', done).off('close', done);
+      // Later data is no longer read; the 413 closes the connection.
+      req.pause();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > DRAIN_MAX_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_MAX_MS);
+    req.on('data', onData).on('end', done).on('error', done).on('close', done);
+    req.resume();
+  });
+}
+
+const tooLarge = () => new BodyTooLargeError('body too large');
+
+/**
+ * Reads a request body up to `limit` bytes. Past that it rejects with BodyTooLargeError, once the
+ * rest has been drained (see DRAIN_MAX_BYTES); the caller answers 413 and closes the connection.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > limit) return Promise.reject(new BodyTooLargeError('body too large'));
+  if (declared > limit) return drain(req, 0).then(() => Promise.reject(tooLarge()));
   // Plain listeners rather than `for await`: the async iterator costs more than the read itself
   // for the small bodies this server takes.
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
@@ -66,17 +106,18 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const settle = (error: Error | null) => {
+    const detach = () =>
       req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    const settle = (error: Error | null) => {
+      detach();
       if (error) reject(error);
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        // Stop reading; the caller answers 413 and closes the connection.
-        req.pause();
-        settle(new BodyTooLargeError('body too large'));
+        detach();
+        void drain(req, size).then(() => reject(tooLarge()));
         return;
       }
       chunks.push(chunk);

@@ -139,7 +139,7 @@ describe('error responses and logs leak nothing', () => {
       ],
       [
         'text/plain mutation',
-        415,
+        403,
         send('/trpc/register', {
           method: 'POST',
           headers: { 'content-type': 'text/plain' },
@@ -228,6 +228,10 @@ describe('an unexpected failure', () => {
       });
       const text = await res.text();
       expect(res.status).toBe(500);
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(JSON.parse(text)).toEqual({
         error: {
           code: -32603,

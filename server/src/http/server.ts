@@ -11,6 +11,11 @@ import { createStaticHandler } from './static.ts';
 import { createTrpcHandler } from './trpc-handler.ts';
 
 const API_PREFIXES = ['/trpc', '/token', '/users', '/healthz', '/readyz', '/.well-known'];
+/**
+ * On every response: an API answer loads nothing, runs nothing and is framed nowhere; the SPA
+ * document replaces it with its own policy (static.ts).
+ */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const CORS_ALLOW_HEADERS = 'authorization, content-type, x-latchkey-csrf, trpc-accept';
 
 function isApiPath(pathname: string): boolean {
@@ -61,8 +66,8 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
       });
       return void res.end();
     }
-    if (pathname.startsWith('/trpc/') && pathname.length > '/trpc/'.length) {
-      if (method !== 'GET' && method !== 'POST') return methodNotAllowed(res, 'GET, POST');
+    // Under /trpc/ every answer is tRPC's, wrong methods and unknown procedures included.
+    if (pathname.startsWith('/trpc/')) {
       return trpc(req, res, pathname.slice('/trpc/'.length), search);
     }
     const meta = {
@@ -108,6 +113,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     const requestId = randomUUID();
     tagRequest(req, requestId);
     res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('content-security-policy', API_CSP);
     res.setHeader('x-request-id', requestId);
     let pathname = '/';
     let search: URLSearchParams;

@@ -63,7 +63,8 @@ export function createStaticHandler(dir: string = DEFAULT_SPA_DIR, settings: Spa
     const head = req.method === 'HEAD';
     if (pathname !== '/' && !pathname.includes('\0')) {
       const file = normalize(join(dir, decodeURIComponentSafe(pathname)));
-      if (file.startsWith(dir + sep) && isFile(file)) {
+      // index.html is the document however it is named, with its headers and settings.
+      if (file !== indexPath && file.startsWith(dir + sep) && isFile(file)) {
         const hashed = file.startsWith(join(dir, 'assets') + sep);
         res.writeHead(200, {
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',

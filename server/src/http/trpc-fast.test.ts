@@ -23,7 +23,7 @@ beforeAll(async () => {
   const adapter = createAdapterHandler(app.deps);
   adapterServer = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    void adapter(req, res, url.pathname.replace(/^\/trpc\//, ''));
+    void adapter(req, res, url.pathname.replace(/^\/trpc\//, ''), url.searchParams);
   });
   await new Promise<void>((resolve) => adapterServer.listen(0, '127.0.0.1', resolve));
   adapterUrl = `http://127.0.0.1:${(adapterServer.address() as AddressInfo).port}`;
@@ -46,6 +46,7 @@ const IGNORED = new Set([
   'transfer-encoding',
   'content-length',
   'x-content-type-options',
+  'content-security-policy',
   'set-cookie',
 ]);
 

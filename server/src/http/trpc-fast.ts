@@ -11,6 +11,7 @@ import { TRPCError } from '@trpc/server';
 import { appRouter } from '../routers/index.ts';
 import { RetryAfter } from '../trpc.ts';
 import { holdConnection } from './hold.ts';
+import { isJsonContent } from './trpc-guard.ts';
 import type { TrpcHooks } from './trpc-handler.ts';
 
 const config = appRouter._def._config;
@@ -58,7 +59,7 @@ function errorResponse(
   const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
     error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
   }));
-  const headers = hooks.responseHeaders(undefined, [error]);
+  const headers = hooks.responseHeaders(method, undefined, [error]);
   return prepare(batch ? responses : (responses[0] as TRPCResponse), headers);
 }
 
@@ -106,7 +107,13 @@ export function shedPasswordRequest(
   hooks: TrpcHooks,
   saturated: () => boolean,
 ): boolean {
-  if (req.method !== 'POST' || search.has('batch') || !SHEDDABLE.has(path) || !saturated()) {
+  if (
+    req.method !== 'POST' ||
+    search.has('batch') ||
+    !SHEDDABLE.has(path) ||
+    !isJsonContent(req) ||
+    !saturated()
+  ) {
     return false;
   }
   req.resume();
@@ -116,12 +123,6 @@ export function shedPasswordRequest(
 }
 
 const SHEDDABLE = new Set(['login', 'register']);
-
-/** tRPC's own test for a JSON body (media types are case-insensitive; parameters allowed). */
-function isJsonContent(req: IncomingMessage): boolean {
-  const type = req.headers['content-type'];
-  return type?.split(';', 1)[0]?.trim().toLowerCase() === 'application/json';
-}
 
 /**
  * The procedure type a request may be answered as on the lean path: a GET of one query or a JSON
@@ -193,6 +194,6 @@ export async function handleSingleCall(
     errors = [error];
     response = { error: getErrorShape({ config, ctx, error, input, path, type }) };
   }
-  writePrepared(res, prepare(response, hooks.responseHeaders(ctx, errors)));
+  writePrepared(res, prepare(response, hooks.responseHeaders(req.method, ctx, errors)));
   return true;
 }

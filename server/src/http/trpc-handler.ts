@@ -5,10 +5,12 @@ import { bearerToken, type Context } from '../context.ts';
 import { appRouter } from '../routers/index.ts';
 import type { Deps } from '../services.ts';
 import { JsonTooDeep, RetryAfter } from '../trpc.ts';
-import { readBody, requestFacts, requestIdOf } from './request.ts';
+import { BodyTooLargeError, readBody, requestFacts, requestIdOf } from './request.ts';
 import { bearerChallenge } from './respond.ts';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.ts';
 import { handleSingleCall, shedPasswordRequest, writeTrpcError } from './trpc-fast.ts';
+import { allowHeader, isJsonContent, refusalOf } from './trpc-guard.ts';
+import { answerSettledBatch, isStreamedBatch, type ResolveOptions } from './trpc-settled.ts';
 
 /** The most calls one batch may carry (each still counts toward the throttles). */
 export const MAX_BATCH_SIZE = 10;
@@ -16,7 +18,12 @@ export const MAX_BATCH_SIZE = 10;
 /** What both the adapter and the fast path do around a call: context, headers, error logging. */
 export interface TrpcHooks {
   createContext(req: IncomingMessage, res: ServerResponse): Context;
-  responseHeaders(ctx: Context | undefined, errors: TRPCError[]): Record<string, string>;
+  /** `method` is the request's: a METHOD_NOT_SUPPORTED answer names the other one in `Allow`. */
+  responseHeaders(
+    method: string | undefined,
+    ctx: Context | undefined,
+    errors: TRPCError[],
+  ): Record<string, string>;
   onError(error: TRPCError, procedure: string | undefined, req: IncomingMessage): void;
 }
 
@@ -27,10 +34,12 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
       req: requestFacts(req, deps.config.trustProxyHops),
       res: { setCookie: (cookie) => res.appendHeader('set-cookie', cookie) },
     }),
-    responseHeaders(ctx, errors) {
-      // The adapter sets Vary itself; Origin is added because CORS answers depend on it.
+    responseHeaders(method, ctx, errors) {
+      // The adapter sets Vary itself; Origin is added because CORS answers depend on it. Every
+      // answer may carry a token or user data: none is stored, by HTTP/1.1 or HTTP/1.0 caches.
       const headers: Record<string, string> = {
         'cache-control': 'no-store',
+        pragma: 'no-cache',
         vary: 'trpc-accept, accept, Origin',
       };
       if (errors.some((e) => e.code === 'UNAUTHORIZED')) {
@@ -41,6 +50,8 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
         .map((e) => (e.cause instanceof RetryAfter ? e.cause.seconds : 0))
         .reduce((a, b) => Math.max(a, b), 0);
       if (wait > 0) headers['retry-after'] = String(wait);
+      const refusedMethod = errors.find((e) => e.code === 'METHOD_NOT_SUPPORTED');
+      if (refusedMethod) headers.allow = allowHeader(refusedMethod, method);
       return headers;
     },
     onError(error, procedure, req) {
@@ -76,21 +87,65 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<string
   return text;
 }
 
-/** The tRPC adapter, exactly as tRPC ships it (every request shape, batching included). */
+/**
+ * A POST body, or null when it was over the limit and has been answered: tRPC's PAYLOAD_TOO_LARGE
+ * in tRPC's shape, and the connection closed (the rest of the body was drained; see readBody).
+ */
+async function bodyOrTooLarge(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: URLSearchParams,
+  deps: Deps,
+  hooks: TrpcHooks,
+): Promise<string | null> {
+  try {
+    return await readJsonBody(req, deps.config.maxBodyBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    const tooLarge = new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: 'Request body too large' });
+    res.setHeader('connection', 'close');
+    writeTrpcError(req, res, path, search, hooks, tooLarge);
+    return null;
+  }
+}
+
+/**
+ * tRPC's adapter as tRPC ships it (every request shape, batching included), behind the refusals
+ * it would get wrong (trpc-guard.ts), with streamed batches answered once settled
+ * (trpc-settled.ts).
+ */
 export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHooks(deps)) {
-  return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    if (req.method === 'POST') await readJsonBody(req, deps.config.maxBodyBytes);
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: URLSearchParams,
+  ): Promise<void> => {
+    if (req.method === 'POST' && (await bodyOrTooLarge(req, res, path, search, deps, hooks)) === null) {
+      return;
+    }
+    const refusal = await refusalOf(req, path, search);
+    if (refusal) return writeTrpcError(req, res, path, search, hooks, refusal);
+    const options = {
+      router: appRouter,
+      maxBatchSize: MAX_BATCH_SIZE,
+      allowMethodOverride: false,
+      createContext: () => Promise.resolve(hooks.createContext(req, res)),
+      responseMeta: ({ ctx, errors }) => ({
+        headers: hooks.responseHeaders(req.method, ctx, errors),
+      }),
+      // Typed by hand: the adapter and the resolver pass different request types, both unused.
+      onError: ({ error, path: procedure }: { error: TRPCError; path: string | undefined }) =>
+        hooks.onError(error, procedure, req),
+    } satisfies ResolveOptions;
+    if (isStreamedBatch(req, search)) return answerSettledBatch(req, res, path, options);
     return nodeHTTPRequestHandler({
+      ...options,
       req,
       res,
       path,
-      router: appRouter,
       maxBodySize: deps.config.maxBodyBytes,
-      maxBatchSize: MAX_BATCH_SIZE,
-      allowMethodOverride: false,
-      createContext: () => hooks.createContext(req, res),
-      responseMeta: ({ ctx, errors }) => ({ headers: hooks.responseHeaders(ctx, errors) }),
-      onError: ({ error, path: procedure }) => hooks.onError(error, procedure, req),
     });
   };
 }
@@ -110,14 +165,20 @@ export function createTrpcHandler(deps: Deps) {
     search: URLSearchParams,
   ): Promise<void> => {
     if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
-    const body = req.method === 'POST' ? await readJsonBody(req, deps.config.maxBodyBytes) : null;
-    const input = body ?? search.get('input');
+    let input = search.get('input');
+    if (req.method === 'POST') {
+      const body = await bodyOrTooLarge(req, res, path, search, deps, hooks);
+      if (body === null) return;
+      // A body that is not JSON is refused by the adapter's guard, unparsed.
+      input = isJsonContent(req) ? body : null;
+    }
     if (input !== null && jsonTooDeep(input)) {
       const cause = new JsonTooDeep(`Input is nested deeper than ${MAX_JSON_DEPTH} levels`);
       const error = new TRPCError({ code: 'PARSE_ERROR', cause });
       return writeTrpcError(req, res, path, search, hooks, error);
     }
+    const body = req.method === 'POST' ? input : null;
     if (await handleSingleCall(req, res, path, search, body, hooks)) return;
-    return adapter(req, res, path);
+    return adapter(req, res, path, search);
   };
 }

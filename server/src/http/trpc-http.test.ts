@@ -175,6 +175,60 @@ describe('tRPC errors over raw HTTP', () => {
     expect(reply.text).not.toContain('"stack"');
   });
 
+  it.each([
+    ['GET', '/trpc/nope'],
+    ['POST', '/trpc/nope'],
+    ['PUT', '/trpc/nope'],
+    ['DELETE', '/trpc/sessions.nope'],
+    ['GET', '/trpc/'],
+    ['GET', '/trpc/nope,sessions.nope?batch=1'],
+  ])('%s %s: an unknown procedure is tRPC’s NOT_FOUND', async (method, path) => {
+    const body = method === 'GET' ? undefined : '{}';
+    const reply = await call(path, { method, headers: { 'content-type': 'text/plain' }, body });
+    expect(reply.status).toBe(404);
+    const errors = Array.isArray(reply.body) ? (reply.body as TrpcErrorBody[]) : [reply.body];
+    expect(errors.map((e) => (e as TrpcErrorBody).error.data.code)).toContain('NOT_FOUND');
+  });
+
+  it.each([
+    ['PUT', '/trpc/me', 'GET'],
+    ['DELETE', '/trpc/me', 'GET'],
+    ['PATCH', '/trpc/login', 'POST'],
+    ['DELETE', '/trpc/logout', 'POST'],
+    ['HEAD', '/trpc/me', 'GET'],
+    ['GET', '/trpc/login', 'POST'],
+    ['POST', '/trpc/me', 'GET'],
+    ['PUT', '/trpc/me,sessions.list?batch=1', 'GET'],
+    ['GET', '/trpc/login,register?batch=1', 'POST'],
+  ])('%s %s is tRPC’s METHOD_NOT_SUPPORTED with Allow: %s', async (method, path, allow) => {
+    const body = method === 'GET' || method === 'HEAD' ? undefined : '{}';
+    const headers = { 'content-type': 'application/json' };
+    const reply = await call(path, { method, headers, body });
+    expect(reply.status).toBe(405);
+    expect(reply.headers.get('allow')).toBe(allow);
+    if (method === 'HEAD') return;
+    const errors = Array.isArray(reply.body) ? (reply.body as TrpcErrorBody[]) : [reply.body];
+    for (const e of errors) {
+      expect((e as TrpcErrorBody).error.data).toMatchObject({
+        code: 'METHOD_NOT_SUPPORTED',
+        httpStatus: 405,
+      });
+    }
+  });
+
+  it('a registration by PUT or DELETE runs nothing', async () => {
+    for (const method of ['PUT', 'DELETE']) {
+      const other = uniqueName();
+      const refused = await call('/trpc/register', {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: other, password: PASSWORD }),
+      });
+      expect(refused.status).toBe(405);
+      expect(await userCount(other)).toBe(0);
+    }
+  });
+
   it('a mutation by GET is 405 and runs nothing', async () => {
     const name = uniqueName();
     const input = encodeURIComponent(JSON.stringify({ username: name, password: PASSWORD }));
@@ -186,11 +240,13 @@ describe('tRPC errors over raw HTTP', () => {
 
   it.each([
     ['multipart/form-data', 403, () => formOf(uniqueName('form'))],
-    ['text/plain', 415, () => textOf(uniqueName('text'))],
+    ['text/plain', 403, () => textOf(uniqueName('text'))],
+    ['application/x-www-form-urlencoded', 403, () => urlEncodedOf(uniqueName('urlenc'))],
   ])('a mutation posted as %s is refused (%i) and creates no user', async (_, status, make) => {
     const { name, init } = make();
     const reply = await call('/trpc/register', { method: 'POST', ...init });
     expect(reply.status).toBe(status);
+    expect(trpcError(reply).data.code).toBe('FORBIDDEN');
     expect(await userCount(name)).toBe(0);
     // The same data as JSON is accepted, so the refusal was the content type.
     expect((await postJson('/trpc/register', { username: name, password: PASSWORD })).status).toBe(
@@ -240,6 +296,10 @@ function formOf(name: string) {
 function textOf(name: string) {
   const body = JSON.stringify({ username: name, password: PASSWORD });
   return { name, init: { headers: { 'content-type': 'text/plain' }, body } };
+}
+
+function urlEncodedOf(name: string) {
+  return { name, init: { body: new URLSearchParams({ username: name, password: PASSWORD }) } };
 }
 
 async function userCount(name: string): Promise<number> {

@@ -23,7 +23,8 @@ beforeAll(async () => {
   );
   const adapter = createAdapterHandler(app.deps);
   adapterServer = createServer((req, res) => {
-    void adapter(req, res, new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/trpc\//, ''));
+    const url = new URL(req.url ?? '/', 'http://x');
+    void adapter(req, res, url.pathname.replace(/^\/trpc\//, ''), url.searchParams);
   });
   await new Promise<void>((resolve) => adapterServer.listen(0, '127.0.0.1', resolve));
   adapterUrl = `http://127.0.0.1:${(adapterServer.address() as AddressInfo).port}`;
@@ -54,6 +55,10 @@ describe('shedding logins when hashing is at capacity', () => {
     });
     // The lean shed writes one sized body; the adapter streams.
     expect(shed.headers.get('content-length')).not.toBeNull();
+    expect(shed.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; frame-ancestors 'none'",
+    );
+    expect(shed.headers.get('x-content-type-options')).toBe('nosniff');
     expect(reference.headers.get('content-length')).toBeNull();
     const [a, b] = await Promise.all([pick(shed), pick(reference)]);
     expect(a).toEqual(b);
