@@ -20,7 +20,7 @@ export default defineConfig({
         extends: true as const,
         test: {
           name: 'pglite',
-          include: ['{db,shared,server}/**/*.test.ts'],
+          include: ['{db,shared,server,examples}/**/*.test.ts'],
           // Need PostgreSQL itself (a throwaway cluster, a database per test): the postgres run.
           exclude: [...configDefaults.exclude, '**/*.pg-cluster.test.ts'],
           env: { LATCHKEY_TEST_DB: 'pglite' },

@@ -103,7 +103,10 @@ async function bodyOrTooLarge(
     return await readJsonBody(req, deps.config.maxBodyBytes);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    const tooLarge = new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: 'Request body too large' });
+    const tooLarge = new TRPCError({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'Request body too large',
+    });
     res.setHeader('connection', 'close');
     writeTrpcError(req, res, path, search, hooks, tooLarge);
     return null;
@@ -122,7 +125,10 @@ export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHo
     path: string,
     search: URLSearchParams,
   ): Promise<void> => {
-    if (req.method === 'POST' && (await bodyOrTooLarge(req, res, path, search, deps, hooks)) === null) {
+    if (
+      req.method === 'POST' &&
+      (await bodyOrTooLarge(req, res, path, search, deps, hooks)) === null
+    ) {
       return;
     }
     const refusal = await refusalOf(req, path, search);

@@ -58,7 +58,8 @@ function linkClient(link: LinkName) {
           const headers = new Headers(init?.headers);
           if (state.refreshToken) headers.set('cookie', `__Host-latchkey_rt=${state.refreshToken}`);
           const res = await fetch(input, { ...init, headers });
-          exchanges.push({ url: String(input), status: res.status, headers: res.headers });
+          const url = input instanceof Request ? input.url : String(input);
+          exchanges.push({ url, status: res.status, headers: res.headers });
           for (const cookie of res.headers.getSetCookie()) {
             const match = /^__Host-latchkey_rt=([^;]*)/.exec(cookie);
             if (match) state.refreshToken = match[1] === '' ? null : (match[1] ?? null);

@@ -62,7 +62,7 @@ export async function answerSettledBatch(
     res.end(single === null ? text : JSON.stringify(single));
     return;
   }
-  const lines = await new Response(jsonlStreamProducer({ data: settled, maxDepth: Infinity })).text();
+  const lines = await new Response(jsonlStreamProducer({ data: settled })).text();
   res.statusCode = 200;
   res.end(lines);
 }
