@@ -87,6 +87,14 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<string
   return text;
 }
 
+/** Answers one request under `/trpc/`; `path` is the procedure path (after `/trpc/`, undecoded). */
+export type TrpcHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: URLSearchParams,
+) => Promise<void>;
+
 /**
  * A POST body, or null when it was over the limit and has been answered: tRPC's PAYLOAD_TOO_LARGE
  * in tRPC's shape, and the connection closed (the rest of the body was drained; see readBody).
@@ -118,13 +126,11 @@ async function bodyOrTooLarge(
  * it would get wrong (trpc-guard.ts), with streamed batches answered once settled
  * (trpc-settled.ts).
  */
-export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHooks(deps)) {
-  return async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    search: URLSearchParams,
-  ): Promise<void> => {
+export function createAdapterHandler(
+  deps: Deps,
+  hooks: TrpcHooks = createTrpcHooks(deps),
+): TrpcHandler {
+  return async (req, res, path, search) => {
     if (
       req.method === 'POST' &&
       (await bodyOrTooLarge(req, res, path, search, deps, hooks)) === null
@@ -161,15 +167,10 @@ export function createAdapterHandler(deps: Deps, hooks: TrpcHooks = createTrpcHo
  * `refresh`) go through a lean handler that produces the adapter's exact bytes without its
  * per-request WHATWG Request/Headers/stream work; everything else goes through the adapter.
  */
-export function createTrpcHandler(deps: Deps) {
+export function createTrpcHandler(deps: Deps): TrpcHandler {
   const hooks = createTrpcHooks(deps);
   const adapter = createAdapterHandler(deps, hooks);
-  return async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    search: URLSearchParams,
-  ): Promise<void> => {
+  return async (req, res, path, search) => {
     if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
     let input = search.get('input');
     if (req.method === 'POST') {
