@@ -75,7 +75,7 @@ export async function startLatchkey(options: {
       DATA_DIR: dataDir,
       JWT_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: 'warn',
-      LOGIN_MAX_FAILURES: '1000000',
+      LOGIN_MAX_FAILURES: '1000',
       LOGIN_MAX_PER_CLIENT: '0',
       // Tokens must outlive the whole run.
       ACCESS_TOKEN_TTL: '86400',

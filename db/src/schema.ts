@@ -54,16 +54,20 @@ export interface AuditEventsTable {
 }
 
 /**
- * Fixed-window attempt counters shared by every instance: `key` is `user:<canonical name>` or
- * `client:<address>`. Attempts are counted before the password is checked, so concurrent guesses
- * cannot overtake the limit.
+ * Attempt logs shared by every instance: `key` is `user:<canonical name>` or `client:<address or
+ * IPv6 /64>`. Attempts are judged and recorded by the `throttle_attempt` function (migration 003)
+ * before the password is checked, so concurrent guesses cannot overtake the limit.
  */
 export interface ThrottleTable {
   key: string;
-  window_start: Timestamp;
-  attempts: number;
-  /** Lockouts in a row; the window is the base length × 2^strikes (progressive, capped). */
+  /** Times of the counted attempts, oldest first; at most the key's limit of the newest. */
+  hits: ColumnType<Date[], Date[] | undefined, Date[]>;
+  /** Lockouts in a row; the next lock lasts the base window × 2^strikes (progressive, capped). */
   strikes: ColumnType<number, number | undefined, number>;
+  /** While in the future, every attempt against the key is refused. */
+  locked_until: NullableTimestamp;
+  /** From then on the row carries nothing (hits and lock a window old): purged, or reset on use. */
+  expires_at: Timestamp;
 }
 
 export interface Database {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, keyId, loadConfig, weakSecretReason } from './config.ts';
+import { ConfigError, keyId, loadConfig, MAX_THROTTLE_LIMIT, weakSecretReason } from './config.ts';
 
 const GOOD_SECRET = 'Vq3mY8k2LxN0pR7tW4zB6cD1fH9jK5sA-_eGuIoQwEr'; // 43 characters
 const FASTAPI_SAMPLE_KEY = '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7';
@@ -61,7 +61,7 @@ describe('defaults', () => {
       loginMaxFailures: 10,
       loginLockoutSeconds: 900,
       loginMaxPerClient: 100,
-      trustProxyHops: 0,
+      trustProxy: { hops: 0 },
       corsOrigins: [],
       logLevel: 'info',
       jwt: { issuer: 'http://127.0.0.1:3000', audience: 'latchkey', generated: false },
@@ -92,6 +92,60 @@ describe('defaults', () => {
     const config = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET, [name]: '' });
     expect(config[field]).toBe(expected);
   });
+});
+
+describe('TRUST_PROXY', () => {
+  const trustOf = (value: string) =>
+    loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET, TRUST_PROXY: value }).trustProxy;
+
+  it.each([
+    ['off', 0],
+    ['FALSE', 0],
+    ['0', 0],
+    ['on', 1],
+    ['true', 1],
+    ['3', 3],
+  ])('reads %s as %i hops', (value, hops) => {
+    expect(trustOf(value)).toEqual({ hops });
+  });
+
+  it('reads a list of addresses and CIDR ranges, IPv4 and IPv6', () => {
+    const trust = trustOf(' 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::1');
+    if (!('proxies' in trust)) throw new Error('expected a proxy list');
+    expect(trust.proxies.check('10.200.1.1', 'ipv4')).toBe(true);
+    expect(trust.proxies.check('192.0.2.7', 'ipv4')).toBe(true);
+    expect(trust.proxies.check('192.0.2.8', 'ipv4')).toBe(false);
+    expect(trust.proxies.check('2001:db8:ffff::1', 'ipv6')).toBe(true);
+    expect(trust.proxies.check('2001:db9::1', 'ipv6')).toBe(false);
+    expect(trust.proxies.check('::1', 'ipv6')).toBe(true);
+  });
+
+  it.each([
+    'yes',
+    '100',
+    '10.0.0.0/33',
+    '2001:db8::/129',
+    '10.0.0.1,proxy.internal',
+    '10.0.0/8',
+    ',',
+  ])('stops the server on %j with one line naming TRUST_PROXY', (value) => {
+    expect(configError({ JWT_SECRET: GOOD_SECRET, TRUST_PROXY: value }).message).toMatch(
+      /^TRUST_PROXY /,
+    );
+  });
+});
+
+describe('throttle limits', () => {
+  it.each(['LOGIN_MAX_FAILURES', 'LOGIN_MAX_PER_CLIENT'])(
+    'caps %s at MAX_THROTTLE_LIMIT, naming the variable',
+    (name) => {
+      const at = loadConfig({ DATA_DIR: tempDir(), JWT_SECRET: GOOD_SECRET, [name]: '1000' });
+      expect([at.loginMaxFailures, at.loginMaxPerClient]).toContain(MAX_THROTTLE_LIMIT);
+      expect(configError({ JWT_SECRET: GOOD_SECRET, [name]: '1001' }).message).toMatch(
+        new RegExp(`^${name} `),
+      );
+    },
+  );
 });
 
 describe('the signing key in production', () => {

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { BlockList } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
 import { z } from 'zod';
+import { addressList } from './ip-address.ts';
 
 /** Values that appear in tutorials and templates; a key equal to one of them is public knowledge. */
 const PLACEHOLDER_SECRETS = new Set([
@@ -32,6 +34,9 @@ export class ConfigError extends Error {
 /** OWASP's argon2id minimum (m = 19 MiB, t = 2, p = 1): the defaults and the floor. */
 export const ARGON2_DEFAULTS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/** The largest LOGIN_MAX_FAILURES and LOGIN_MAX_PER_CLIENT. */
+export const MAX_THROTTLE_LIMIT = 1_000;
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -50,13 +55,11 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: int(60, 31_536_000).default(2_592_000),
   REFRESH_IDLE_TTL: int(60, 31_536_000).default(604_800),
   PASSWORD_MIN_LENGTH: int(PASSWORD_MIN_LENGTH_FLOOR, 64).default(PASSWORD_MIN_LENGTH),
-  LOGIN_MAX_FAILURES: int(1, 1_000_000).default(10),
+  // Each throttle key keeps the times of up to its limit of attempts: the cap bounds a row.
+  LOGIN_MAX_FAILURES: int(1, MAX_THROTTLE_LIMIT).default(10),
   LOGIN_LOCKOUT_SECONDS: int(1, 31_536_000).default(900),
-  LOGIN_MAX_PER_CLIENT: int(0, 1_000_000).default(100),
-  TRUST_PROXY: z
-    .string()
-    .regex(/^(true|false|on|off|\d{1,2})$/i, 'must be off, on/true (one hop) or a hop count')
-    .default('off'),
+  LOGIN_MAX_PER_CLIENT: int(0, MAX_THROTTLE_LIMIT).default(100),
+  TRUST_PROXY: z.string().default('off'),
   CORS_ORIGINS: z.string().default(''),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   // Beyond the contract: tuning knobs with safe defaults.
@@ -74,6 +77,12 @@ const envSchema = z.object({
   // Cross-instance revocation must land within one second: the cache may not hold longer.
   SESSION_CACHE_MS: int(0, 900).default(500),
 });
+
+/**
+ * Who may name the client in X-Forwarded-For: the nearest `hops` proxies, whoever they are (0 =
+ * nobody: the socket address is the client), or only peers in `proxies`.
+ */
+export type TrustProxy = { hops: number } | { proxies: BlockList };
 
 export interface Argon2Params {
   memoryCost: number;
@@ -112,8 +121,7 @@ export interface Config {
   loginMaxFailures: number;
   loginLockoutSeconds: number;
   loginMaxPerClient: number;
-  /** How many proxy hops may append to X-Forwarded-For; 0 = use the socket address. */
-  trustProxyHops: number;
+  trustProxy: TrustProxy;
   corsOrigins: string[];
   logLevel: (typeof logLevels)[number];
   argon2: Argon2Params;
@@ -175,6 +183,29 @@ function resolveSigningSecret(
   return { secret, generated: true };
 }
 
+/**
+ * TRUST_PROXY: `off`/`false`, `on`/`true` (one hop), a hop count, or a comma-separated list of
+ * proxy addresses and CIDR ranges. Throws ConfigError naming the first entry that is none of these.
+ */
+function parseTrustProxy(value: string): TrustProxy {
+  const word = value.trim().toLowerCase();
+  if (word === 'off' || word === 'false') return { hops: 0 };
+  if (word === 'on' || word === 'true') return { hops: 1 };
+  if (/^\d{1,2}$/.test(word)) return { hops: Number(word) };
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const parsed = addressList(entries);
+  if ('bad' in parsed) {
+    throw new ConfigError(
+      `TRUST_PROXY entry ${JSON.stringify(parsed.bad)} is not off, on, a hop count, an IP address or a CIDR range`,
+    );
+  }
+  if (entries.length === 0) throw new ConfigError('TRUST_PROXY lists no proxy');
+  return { proxies: parsed.list };
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const name = issue.path.join('.') || 'environment';
   return `${name} ${issue.message.replace(/^Invalid input: /, '').toLowerCase()}`;
@@ -233,13 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     corsOrigins.push(parsedOrigin.origin);
   }
-  const trust = e.TRUST_PROXY.toLowerCase();
-  const trustProxyHops =
-    trust === 'off' || trust === 'false'
-      ? 0
-      : trust === 'on' || trust === 'true'
-        ? 1
-        : Number(trust);
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
 
   return {
     production,
@@ -264,7 +289,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
     loginMaxPerClient: e.LOGIN_MAX_PER_CLIENT,
-    trustProxyHops,
+    trustProxy,
     corsOrigins,
     logLevel: e.LOG_LEVEL,
     argon2: {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callerFor, createTestEnv, PASSWORD, uniqueName, type TestEnv } from '../test/helpers.ts';
 import { listAuditEvents } from './audit/audit.repository.ts';
 import { purgeOnce, recordSigningKey } from './maintenance.ts';
+import { throttleLogin } from './throttle/throttle.service.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -41,6 +42,65 @@ describe('purgeOnce', () => {
     expect(before).toBeGreaterThan(1);
     expect(kept.map((e) => e.event)).toEqual(['login.success']);
     expect(kept.every((e) => e.occurredAt.getTime() >= cutoff)).toBe(true);
+  });
+});
+
+describe('purgeOnce on a backlog', () => {
+  const oldAuditEvents = (n: number) =>
+    env.dbh.db
+      .insertInto('audit_events')
+      .values(
+        Array.from({ length: n }, () => ({
+          event: 'login.failure',
+          occurred_at: new Date(env.clock.now().getTime() - 40 * 86_400_000),
+        })),
+      )
+      .execute();
+
+  it('keeps deleting in batches until nothing old is left', async () => {
+    await oldAuditEvents(2_500);
+    const before = await count('audit_events');
+    expect(await purgeOnce(env.deps)).toBeGreaterThanOrEqual(2_500);
+    expect(await count('audit_events')).toBe(before - 2_500);
+  });
+
+  it('stops when its time budget is spent, after one batch per table', async () => {
+    await oldAuditEvents(250);
+    const before = await count('audit_events');
+    expect(await purgeOnce(env.deps, { batch: 100, budgetMs: 0 })).toBe(100);
+    expect(await count('audit_events')).toBe(before - 100);
+    expect(await purgeOnce(env.deps, { batch: 100 })).toBe(150);
+  });
+
+  it('deletes throttle rows once they carry nothing, never a lock that still holds', async () => {
+    const name = uniqueName('ghost');
+    const limit = env.deps.config.loginMaxFailures;
+    const window = env.deps.config.loginLockoutSeconds;
+    for (let i = 0; i <= limit; i++) await throttleLogin(env.deps, name, null);
+    const locked = (await throttleLogin(env.deps, name, null)).verdict;
+    expect(locked.allowed).toBe(false);
+    await env.dbh.db
+      .insertInto('throttle')
+      .values(
+        Array.from({ length: 1_500 }, (_, i) => ({
+          key: `client:stale-${i}`,
+          hits: [new Date(env.clock.now().getTime() - window * 1000)],
+          expires_at: env.clock.now(),
+        })),
+      )
+      .execute();
+    const throttleKeys = async () =>
+      (await env.dbh.db.selectFrom('throttle').select('key').execute()).map((r) => r.key);
+    await purgeOnce(env.deps, { batch: 100 });
+    expect((await throttleKeys()).filter((k) => k.startsWith('client:stale-'))).toEqual([]);
+    env.clock.advance(locked.retryAfter - 1);
+    await purgeOnce(env.deps);
+    expect(await throttleKeys()).toContain(`user:${name}`);
+    expect((await throttleLogin(env.deps, name, null)).verdict.allowed).toBe(false);
+    // A window after the lock ended the row says nothing more.
+    env.clock.advance(1 + window);
+    await purgeOnce(env.deps);
+    expect(await throttleKeys()).not.toContain(`user:${name}`);
   });
 });
 

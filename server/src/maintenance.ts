@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import {
   insertAuditEvent,
   lastRecordedSigningKey,
@@ -5,44 +6,67 @@ import {
 } from './audit/audit.repository.ts';
 import type { Deps } from './services.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
-import { MAX_STRIKES, purgeThrottle } from './throttle/throttle.repository.ts';
+import { purgeThrottle } from './throttle/throttle.repository.ts';
 
+/** Rows per delete: one short statement, so requests waiting for the database soon get it. */
 const BATCH = 1_000;
+/** How long one pass may keep deleting; whatever is left waits for the next pass. */
+const PASS_BUDGET_MS = 20_000;
 const DAY_MS = 86_400_000;
 
-/**
- * One bounded pass of housekeeping: ended sessions (a day after they ended, so recent revocations
- * stay visible), stale throttle windows, audit events past retention. Safe on every instance.
- */
-export async function purgeOnce(deps: Deps): Promise<number> {
-  const now = deps.now().getTime();
-  const { config, db } = deps;
-  const sessions = await purgeEndedSessions(
-    db,
-    new Date(now - DAY_MS),
-    new Date(now - config.refreshIdleTtl * 1000 - DAY_MS),
-    BATCH,
-  );
-  // Kept for the longest (progressive) window, so a purge never shortens a lockout.
-  const throttle = await purgeThrottle(
-    db,
-    new Date(now - config.loginLockoutSeconds * 1000 * 2 ** MAX_STRIKES),
-    BATCH,
-  );
-  const audit = await purgeAuditEvents(
-    db,
-    new Date(now - config.auditRetentionDays * DAY_MS),
-    BATCH,
-  );
-  return sessions + throttle + audit;
+export interface PurgeOptions {
+  batch?: number;
+  budgetMs?: number;
 }
 
-/** Runs purgeOnce on an interval that never keeps the process alive; returns the stopper. */
+/**
+ * One pass of housekeeping: ended sessions (a day after they ended, so recent revocations stay
+ * visible), throttle rows that carry nothing any more, audit events past retention. Each table is
+ * deleted from in batches of `batch` rows until none is left or `budgetMs` (wall time) is spent,
+ * one batch at least; between batches the event loop and queued queries (PGlite has a single
+ * connection) go first. Safe on every instance.
+ */
+export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise<number> {
+  const { batch = BATCH, budgetMs = PASS_BUDGET_MS } = options;
+  const deadline = performance.now() + budgetMs;
+  const now = deps.now().getTime();
+  const { config, db } = deps;
+  const ended = new Date(now - DAY_MS);
+  const idle = new Date(now - config.refreshIdleTtl * 1000 - DAY_MS);
+  const retained = new Date(now - config.auditRetentionDays * DAY_MS);
+  const purges = [
+    () => purgeEndedSessions(db, ended, idle, batch),
+    () => purgeThrottle(db, new Date(now), batch),
+    () => purgeAuditEvents(db, retained, batch),
+  ];
+  let purged = 0;
+  for (const purge of purges) {
+    for (;;) {
+      const deleted = await purge();
+      purged += deleted;
+      if (deleted < batch || performance.now() >= deadline) break;
+      await setImmediate();
+    }
+  }
+  return purged;
+}
+
+/**
+ * Runs purgeOnce on an interval that never keeps the process alive, one pass at a time; returns
+ * the stopper.
+ */
 export function startMaintenance(deps: Deps, intervalMs = 10 * 60_000): () => void {
+  let running = false;
   const timer = setInterval(() => {
-    purgeOnce(deps).catch((error: unknown) =>
-      deps.logger.warn({ err: { message: (error as Error).message } }, 'purge failed'),
-    );
+    if (running) return;
+    running = true;
+    purgeOnce(deps)
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: { message: (error as Error).message } }, 'purge failed'),
+      )
+      .finally(() => {
+        running = false;
+      });
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

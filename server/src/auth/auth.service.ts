@@ -44,16 +44,19 @@ async function admittedRegister(
   // Counting, the policy check and the hash share one turn (PasswordHasher.withTurn): one refused
   // for waiting too long has counted nothing.
   const judged = await deps.hasher.withTurn(async (hashing) => {
-    const wait = await throttleRegistration(deps, meta.clientAddress);
-    if (wait > 0) return { throttled: wait } as const;
+    const throttled = await throttleRegistration(deps, meta.clientAddress);
+    if (!throttled.allowed) return { throttled } as const;
     const min = deps.config.passwordMinLength;
     const weak = passwordPolicyReason(input.password, input.username, min);
     if (weak) return { weak } as const;
     return { hash: await hashing.hash(input.password) } as const;
   });
-  if ('throttled' in judged) {
-    await audit(deps, { event: 'register.throttled', username: input.username, ...meta });
-    return fail('THROTTLED', { retryAfter: judged.throttled });
+  if (judged.throttled) {
+    // One event per lockout, not per refusal: a client hammering a lock writes nothing more.
+    if (judged.throttled.lockoutStarted) {
+      await audit(deps, { event: 'register.throttled', username: input.username, ...meta });
+    }
+    return fail('THROTTLED', { retryAfter: judged.throttled.retryAfter });
   }
   if ('weak' in judged) return fail('WEAK_PASSWORD', { message: judged.weak });
   const hash = judged.hash;
@@ -103,7 +106,10 @@ async function admittedLogin(
     return { verdict: counted, user: found, matches: same };
   });
   if (!verdict.allowed) {
-    await audit(deps, { event: 'login.throttled', username: input.username, ...meta });
+    // One event per lockout, not per refusal: hammering a lock writes nothing more.
+    if (verdict.lockoutStarted) {
+      await audit(deps, { event: 'login.throttled', username: input.username, ...meta });
+    }
     return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   }
   let reason: 'unknown_user' | 'bad_password' | 'disabled' | null = null;

@@ -14,7 +14,7 @@ import { setDisabled } from '../users/admin.service.ts';
 let env: TestEnv;
 beforeAll(async () => {
   env = await createTestEnv(
-    { LOGIN_MAX_FAILURES: '100000', LOGIN_MAX_PER_CLIENT: '0' },
+    { LOGIN_MAX_FAILURES: '1000', LOGIN_MAX_PER_CLIENT: '0' },
     { argon2: { memoryCost: 19_456, timeCost: 2, parallelism: 1 } },
   );
 });

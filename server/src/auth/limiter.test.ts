@@ -149,10 +149,10 @@ describe('a login refused after waiting for its turn', () => {
     expect(codes.filter((c) => c === 'SERVICE_UNAVAILABLE')).toHaveLength(2);
     const rows = await env.dbh.db
       .selectFrom('throttle')
-      .select(['key', 'attempts'])
+      .select(['key', 'hits'])
       .where('key', 'in', [`user:${username}`, ...addresses.map((a) => `client:${a}`)])
       .execute();
-    const attempts = Object.fromEntries(rows.map((r) => [r.key, r.attempts]));
+    const attempts = Object.fromEntries(rows.map((r) => [r.key, r.hits.length]));
     expect(attempts[`user:${username}`]).toBe(2);
     addresses.forEach((address, i) => {
       expect(attempts[`client:${address}`]).toBe(codes[i] === 'UNAUTHORIZED' ? 1 : undefined);

@@ -1,28 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { CSRF_HEADER } from '@latchkey/shared';
+import type { TrustProxy } from '../config.ts';
 import type { RequestFacts } from '../context.ts';
+import { clientAddress } from './client-address.ts';
 import { readRefreshCookie } from './cookies.ts';
 
 function single(value: string | string[] | undefined): string | null {
   if (value === undefined) return null;
   return Array.isArray(value) ? (value[0] ?? null) : value;
-}
-
-/**
- * The client's address. X-Forwarded-For is believed only for the configured number of trusted
- * proxy hops, counted from the socket; otherwise a client could name any address it likes.
- */
-export function clientAddress(req: IncomingMessage, trustedHops: number): string | null {
-  const socketAddress = req.socket.remoteAddress ?? null;
-  if (trustedHops === 0) return socketAddress;
-  const forwarded = (req.headersDistinct['x-forwarded-for'] ?? [])
-    .flatMap((h) => h.split(','))
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const chain = [...forwarded, ...(socketAddress ? [socketAddress] : [])];
-  const candidate = chain[Math.max(0, chain.length - 1 - trustedHops)] ?? null;
-  return candidate !== null && isIP(candidate) !== 0 ? candidate : socketAddress;
 }
 
 const requestIds = new WeakMap<IncomingMessage, string>();
@@ -36,12 +21,12 @@ export function requestIdOf(req: IncomingMessage): string | null {
   return requestIds.get(req) ?? null;
 }
 
-export function requestFacts(req: IncomingMessage, trustedHops: number): RequestFacts {
+export function requestFacts(req: IncomingMessage, trust: TrustProxy): RequestFacts {
   const h = req.headers;
   return {
     authorization: req.headersDistinct.authorization ?? [],
     refreshToken: readRefreshCookie(h.cookie),
-    clientAddress: clientAddress(req, trustedHops),
+    clientAddress: clientAddress(req, trust),
     userAgent: h['user-agent']?.slice(0, 512) ?? null,
     origin: single(h.origin),
     secFetchSite: single(h['sec-fetch-site']),

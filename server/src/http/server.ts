@@ -4,7 +4,8 @@ import { isDatabaseUnavailable } from '@latchkey/db';
 import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../services.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
-import { BodyTooLargeError, clientAddress, requestIdOf, tagRequest } from './request.ts';
+import { clientAddress } from './client-address.ts';
+import { BodyTooLargeError, requestIdOf, tagRequest } from './request.ts';
 import { methodNotAllowed, notFound, sendJson } from './respond.ts';
 import { heldFor, holdConnection } from './hold.ts';
 import { createStaticHandler } from './static.ts';
@@ -71,7 +72,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
       return trpc(req, res, pathname.slice('/trpc/'.length), search);
     }
     const meta = {
-      clientAddress: clientAddress(req, config.trustProxyHops),
+      clientAddress: clientAddress(req, config.trustProxy),
       userAgent: req.headers['user-agent']?.slice(0, 512) ?? null,
       requestId: requestIdOf(req),
     };

@@ -31,7 +31,7 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
   return {
     createContext: (req, res) => ({
       deps,
-      req: requestFacts(req, deps.config.trustProxyHops),
+      req: requestFacts(req, deps.config.trustProxy),
       res: { setCookie: (cookie) => res.appendHeader('set-cookie', cookie) },
     }),
     responseHeaders(method, ctx, errors) {

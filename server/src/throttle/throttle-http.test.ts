@@ -72,6 +72,42 @@ describe('with TRUST_PROXY=1', () => {
   });
 });
 
+describe('with TRUST_PROXY as a list of proxies', () => {
+  let server: Server;
+  beforeAll(async () => {
+    server = await startTestServer({
+      LOGIN_MAX_PER_CLIENT: '2',
+      LOGIN_MAX_FAILURES: '1000',
+      TRUST_PROXY: '127.0.0.1, 2001:db8:ffff::/48',
+    });
+  });
+  afterAll(() => server.close());
+
+  const attempt = async (chain: string) =>
+    (
+      await post(
+        server,
+        'login',
+        { username: uniqueName('spray'), password: PASSWORD },
+        { 'x-forwarded-for': chain },
+      )
+    ).status;
+
+  it('keys an IPv6 client behind a listed proxy by its /64', async () => {
+    expect(await attempt('2001:db8:1:2::1, 2001:db8:ffff::10')).toBe(401);
+    expect(await attempt('2001:db8:1:2::2')).toBe(401);
+    expect(await attempt('2001:db8:1:2:dead:beef::3, 2001:db8:ffff::11')).toBe(429);
+    expect(await attempt('2001:db8:1:3::1')).toBe(401);
+  });
+
+  it('does not believe what an unlisted hop claims', async () => {
+    // 192.0.2.50 is the client as far as the listed proxy knows; what it wrote before is its own.
+    expect(await attempt('198.51.100.1, 192.0.2.50')).toBe(401);
+    expect(await attempt('198.51.100.2, 192.0.2.50')).toBe(401);
+    expect(await attempt('198.51.100.3, 192.0.2.50')).toBe(429);
+  });
+});
+
 describe('batched guesses', () => {
   let server: Server;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import {
   credentialRecord,
   type Db,
@@ -6,150 +6,145 @@ import {
   type UserCredentialRow,
 } from '../users/user.repository.ts';
 
-export interface WindowCount {
-  attempts: number;
-  windowStart: Date;
-  /** Seconds the current window lasts (the base length, doubled per strike). */
-  windowSeconds: number;
-}
-
-/** Lockout windows grow ×2 per consecutive lockout, at most ×16 (15 min → 4 h by default). */
+/** Locks grow ×2 per consecutive lockout, at most ×16 (15 min → 4 h by default). */
 export const MAX_STRIKES = 4;
 
-export interface CounterSpec {
+export interface ThrottleKey {
   key: string;
-  /** Base window length in seconds. */
-  windowSeconds: number;
+  /** Attempts allowed in any span of the window. */
   limit: number;
-  /** Progressive lockout: windows that ended over the limit add strikes (see MAX_STRIKES). */
-  progressive: boolean;
+  /** 0 for a plain sliding window; MAX_STRIKES for progressive lockouts. */
+  maxStrikes: number;
 }
 
-interface CountRow {
-  attempts: number;
-  window_start: Date;
-  strikes: number;
+export interface AttemptOutcome {
+  allowed: boolean;
+  /** When a refused attempt's lock ends (null when allowed). */
+  retryAt: Date | null;
+  /** True only for the refusal that started a lockout: later refusals of the same lock are not. */
+  lockoutStarted: boolean;
 }
 
-const windowCount = (row: CountRow, spec: CounterSpec): WindowCount => ({
-  attempts: row.attempts,
-  windowStart: row.window_start,
-  windowSeconds: spec.windowSeconds * 2 ** row.strikes,
+interface OutcomeRow {
+  allowed: boolean;
+  retry_at: Date | null;
+  lockout_started: boolean;
+}
+
+const outcome = (row: OutcomeRow): AttemptOutcome => ({
+  allowed: row.allowed,
+  retryAt: row.retry_at,
+  lockoutStarted: row.lockout_started,
 });
 
 /**
- * The upsert that counts one attempt against `spec.key` in a fixed window, atomically, returning
- * the count including this attempt. When the window has passed, a new one starts at 1; with
- * `progressive`, a window that ended over `limit` adds a strike (the next window is twice as long)
- * and one that ended within it clears them.
+ * The `throttle_attempt` call (migration 003) for `keys` in order: the first key that refuses ends
+ * the attempt without touching the keys after it, and a hit is recorded only when all allow.
  */
-function countQuery(db: Db, spec: CounterSpec, now: Date) {
-  const { key, windowSeconds, limit, progressive } = spec;
-  const expired = sql<boolean>`throttle.window_start + make_interval(secs => ${windowSeconds}::float8 * power(2, throttle.strikes)) <= ${now}::timestamptz`;
-  const nextStrikes = progressive
-    ? sql<number>`case when throttle.attempts > ${limit}::int then least(throttle.strikes + 1, ${MAX_STRIKES}::int) else 0 end`
-    : sql<number>`0`;
-  return db
-    .insertInto('throttle')
-    .values({ key, window_start: now, attempts: 1, strikes: 0 })
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet({
-        strikes: sql<number>`case when ${expired} then ${nextStrikes} else throttle.strikes end`,
-        attempts: sql<number>`case when ${expired} then 1 else throttle.attempts + 1 end`,
-        window_start: sql<Date>`case when ${expired} then ${now}::timestamptz else throttle.window_start end`,
-      }),
-    )
-    .returning(['attempts', 'window_start', 'strikes']);
+function attemptCall(
+  keys: readonly ThrottleKey[],
+  windowSeconds: number,
+  now: Date,
+): RawBuilder<OutcomeRow> {
+  const texts = sql.join(keys.map((k) => sql`${k.key}::text`));
+  const limits = sql.join(keys.map((k) => sql`${k.limit}::int`));
+  const strikes = sql.join(keys.map((k) => sql`${k.maxStrikes}::int`));
+  return sql<OutcomeRow>`throttle_attempt(array[${texts}], array[${limits}], array[${strikes}],
+    ${windowSeconds}::float8, ${now}::timestamptz)`;
 }
 
-/** Counts one attempt against `spec.key` (see countQuery). */
-export async function countAttempt(db: Db, spec: CounterSpec, now: Date): Promise<WindowCount> {
-  return windowCount(await countQuery(db, spec, now).executeTakeFirstOrThrow(), spec);
+/** Judges and records one attempt against `keys` (see attemptCall), atomically. */
+export async function countAttempt(
+  db: Db,
+  keys: readonly ThrottleKey[],
+  windowSeconds: number,
+  now: Date,
+): Promise<AttemptOutcome> {
+  const { rows } = await sql<OutcomeRow>`select allowed, retry_at, lockout_started
+    from ${attemptCall(keys, windowSeconds, now)}`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('throttle attempt returned no row');
+  return outcome(row);
 }
 
-export interface LoginAttemptCount {
-  account: WindowCount;
-  client: WindowCount | null;
+export interface LoginAttemptCount extends AttemptOutcome {
   /** The user named by the attempt, as stored (null when there is no such user). */
   user: UserCredentialRecord | null;
 }
 
 /**
- * A login attempt's database work before its password check, in one statement: counts it against
- * the account and (when given) the client, and finds the user it names.
+ * A login attempt's database work before its password check, in one statement: judges and
+ * records it against `keys` (see countAttempt) and finds the user it names.
  */
 export async function countLoginAttempt(
   db: Db,
   username: string,
-  account: CounterSpec,
-  client: CounterSpec | null,
+  keys: readonly ThrottleKey[],
+  windowSeconds: number,
   now: Date,
 ): Promise<LoginAttemptCount> {
-  const noClient = sql`select null::int as attempts, null::timestamptz as window_start, null::int as strikes`;
-  const { rows } = await sql<{
-    a_attempts: number;
-    a_window_start: Date;
-    a_strikes: number;
-    c_attempts: number | null;
-    c_window_start: Date | null;
-    c_strikes: number | null;
-    id: string | null;
-    username: string | null;
-    created_at: Date | null;
-    password_hash: string | null;
-    disabled_at: Date | null;
-  }>`
-    with a as (${countQuery(db, account, now)}),
-      c as (${client ? countQuery(db, client, now) : noClient})
-    select a.attempts as a_attempts, a.window_start as a_window_start, a.strikes as a_strikes,
-      c.attempts as c_attempts, c.window_start as c_window_start, c.strikes as c_strikes,
+  const { rows } = await sql<
+    OutcomeRow & {
+      id: string | null;
+      username: string | null;
+      created_at: Date | null;
+      password_hash: string | null;
+      disabled_at: Date | null;
+    }
+  >`select t.allowed, t.retry_at, t.lockout_started,
       u.id, u.username, u.created_at, u.password_hash, u.disabled_at
-    from a cross join c left join users u on u.username = ${username}`.execute(db);
+    from ${attemptCall(keys, windowSeconds, now)} t
+      left join users u on u.username = ${username}`.execute(db);
   const row = rows[0];
   if (!row) throw new Error('login attempt count returned no row');
-  const a = { attempts: row.a_attempts, window_start: row.a_window_start, strikes: row.a_strikes };
-  const c =
-    client && row.c_attempts !== null && row.c_window_start !== null && row.c_strikes !== null
-      ? { attempts: row.c_attempts, window_start: row.c_window_start, strikes: row.c_strikes }
-      : null;
   // The left join gives every users column or none.
   const user = row.id === null ? null : credentialRecord(row as UserCredentialRow);
-  return {
-    account: windowCount(a, account),
-    client: client && c ? windowCount(c, client) : null,
-    user,
-  };
+  return { ...outcome(row), user };
 }
 
 /**
- * After a successful login, in one statement: forgets the attempts against `clearKey` (the
- * account) and gives one back to `refundKey` (the client: a success is not a failure).
+ * After a successful login, in one statement: forgets `clearKey` (the account: its hits and
+ * strikes) and takes back from `refundKey` (the client) the hit recorded at `attemptAt`, since a
+ * success is not a failure.
  */
 export async function settleAttempts(
   db: Db,
   clearKey: string,
   refundKey: string | null,
+  attemptAt: Date,
 ): Promise<void> {
   if (refundKey === null) {
     await db.deleteFrom('throttle').where('key', '=', clearKey).execute();
     return;
   }
+  // One occurrence of the attempt's time, not all: parallel attempts may share it.
+  const at = sql<number | null>`array_position(hits, ${attemptAt}::timestamptz)`;
   await db
     .with('cleared', (qc) => qc.deleteFrom('throttle').where('key', '=', clearKey))
     .updateTable('throttle')
-    .set({ attempts: sql<number>`greatest(attempts - 1, 0)` })
+    .set({ hits: sql<Date[]>`hits[:${at} - 1] || hits[${at} + 1:]` })
     .where('key', '=', refundKey)
+    .where(at, 'is not', null)
     .execute();
 }
 
-export async function purgeThrottle(db: Db, before: Date, limit: number): Promise<number> {
+/** Deletes up to `limit` rows that carry nothing any more (past `expires_at`), skipping busy ones. */
+export async function purgeThrottle(db: Db, now: Date, limit: number): Promise<number> {
   const result = await db
     .deleteFrom('throttle')
     .where(
       'key',
       'in',
-      db.selectFrom('throttle').select('key').where('window_start', '<', before).limit(limit),
+      db
+        .selectFrom('throttle')
+        .select('key')
+        .where('expires_at', '<=', now)
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
     )
+    // Checked again on the row as it is when deleted: an attempt may have renewed it meanwhile.
+    .where('expires_at', '<=', now)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

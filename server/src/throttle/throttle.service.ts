@@ -1,91 +1,84 @@
+import { clientNetwork } from '../ip-address.ts';
 import type { Deps } from '../services.ts';
 import type { UserCredentialRecord } from '../users/user.repository.ts';
 import {
   countAttempt,
   countLoginAttempt,
+  MAX_STRIKES,
   settleAttempts,
-  type CounterSpec,
-  type WindowCount,
+  type AttemptOutcome,
+  type ThrottleKey,
 } from './throttle.repository.ts';
 
 export interface ThrottleVerdict {
   allowed: boolean;
-  /** Seconds until the window that refused this attempt has passed. */
+  /** Seconds until the lock that refused this attempt ends (0 when allowed). */
   retryAfter: number;
-  /** Call after a successful login: clears the account counter, refunds the client's. */
+  /** True for the one refusal that started a lockout: the one worth an audit event. */
+  lockoutStarted: boolean;
+}
+
+export interface LoginVerdict extends ThrottleVerdict {
+  /** Call after a successful login: clears the account's attempts, refunds the client's. */
   succeeded(): Promise<void>;
 }
 
 const accountKey = (username: string) => `user:${username}`;
-const clientKey = (address: string) => `client:${address}`;
 
-function secondsLeft(count: WindowCount, now: Date): number {
-  const ms = count.windowStart.getTime() + count.windowSeconds * 1000 - now.getTime();
-  return Math.max(1, Math.ceil(ms / 1000));
+/** The client's key: its IPv4 address or IPv6 /64, so rotating within one network gains nothing. */
+function clientKey(deps: Deps, address: string | null): ThrottleKey | null {
+  const network = address === null ? null : clientNetwork(address);
+  if (deps.config.loginMaxPerClient === 0 || network === null) return null;
+  return { key: `client:${network}`, limit: deps.config.loginMaxPerClient, maxStrikes: 0 };
+}
+
+function verdictOf(outcome: AttemptOutcome, now: Date): ThrottleVerdict {
+  const ms = outcome.retryAt === null ? 0 : outcome.retryAt.getTime() - now.getTime();
+  return {
+    allowed: outcome.allowed,
+    retryAfter: outcome.allowed ? 0 : Math.max(1, Math.ceil(ms / 1000)),
+    lockoutStarted: outcome.lockoutStarted,
+  };
 }
 
 /**
- * Counts a login attempt for the account (canonical username, existing or not) and the client
- * address before the password is checked, so parallel or batched guesses cannot overtake the
- * limit, and finds the user the attempt names (one statement). Counters live in the database,
- * shared by every instance.
+ * Counts a login attempt for the client address and the account (canonical username, existing or
+ * not) before the password is checked, so parallel or batched guesses cannot overtake the limit,
+ * and finds the user the attempt names (one statement). No span of LOGIN_LOCKOUT_SECONDS holds
+ * more allowed attempts than a key's limit. The client is judged first: a client over its limit
+ * leaves no trace under the usernames it tries. Accounts get progressive lockouts (a stranger can
+ * lock one only window by window); clients a plain sliding window.
  */
 export async function throttleLogin(
   deps: Deps,
   username: string,
   clientAddress: string | null,
-): Promise<{ verdict: ThrottleVerdict; user: UserCredentialRecord | null }> {
+): Promise<{ verdict: LoginVerdict; user: UserCredentialRecord | null }> {
   const { db, config } = deps;
   const now = deps.now();
-  const window = config.loginLockoutSeconds;
-  // Accounts get progressive lockouts (a stranger can lock one only window by window);
-  // client addresses a plain fixed window.
-  const account: CounterSpec = {
+  const account: ThrottleKey = {
     key: accountKey(username),
-    windowSeconds: window,
     limit: config.loginMaxFailures,
-    progressive: true,
+    maxStrikes: MAX_STRIKES,
   };
-  const client: CounterSpec | null =
-    config.loginMaxPerClient > 0 && clientAddress !== null
-      ? {
-          key: clientKey(clientAddress),
-          windowSeconds: window,
-          limit: config.loginMaxPerClient,
-          progressive: false,
-        }
-      : null;
-  const counted = await countLoginAttempt(db, username, account, client, now);
-  const waits: number[] = [];
-  if (counted.account.attempts > account.limit) waits.push(secondsLeft(counted.account, now));
-  if (client && counted.client && counted.client.attempts > client.limit) {
-    waits.push(secondsLeft(counted.client, now));
-  }
+  const client = clientKey(deps, clientAddress);
+  const keys = client ? [client, account] : [account];
+  const counted = await countLoginAttempt(db, username, keys, config.loginLockoutSeconds, now);
   const verdict = {
-    allowed: waits.length === 0,
-    retryAfter: Math.max(0, ...waits),
-    succeeded: () => settleAttempts(db, account.key, client?.key ?? null),
+    ...verdictOf(counted, now),
+    succeeded: () => settleAttempts(db, account.key, client?.key ?? null, now),
   };
   return { verdict, user: counted.user };
 }
 
-/** Counts a registration against the client address; returns seconds to wait, or 0 if allowed. */
+/** Counts a registration against the client address. */
 export async function throttleRegistration(
   deps: Deps,
   clientAddress: string | null,
-): Promise<number> {
-  const { config } = deps;
-  if (config.loginMaxPerClient === 0 || clientAddress === null) return 0;
+): Promise<ThrottleVerdict> {
+  const client = clientKey(deps, clientAddress);
+  if (client === null) return { allowed: true, retryAfter: 0, lockoutStarted: false };
   const now = deps.now();
-  const count = await countAttempt(
-    deps.db,
-    {
-      key: clientKey(clientAddress),
-      windowSeconds: config.loginLockoutSeconds,
-      limit: config.loginMaxPerClient,
-      progressive: false,
-    },
-    now,
-  );
-  return count.attempts > config.loginMaxPerClient ? secondsLeft(count, now) : 0;
+  const counted = await countAttempt(deps.db, [client], deps.config.loginLockoutSeconds, now);
+  return verdictOf(counted, now);
 }
