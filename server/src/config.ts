@@ -45,10 +45,11 @@ const PLACEHOLDER_SECRETS = new Set([
 
 /**
  * The fewest guesses (log10, see keyGuessesLog10) a signing key must cost. Random keys clear it
- * with room: 32 random bytes score ≥ 10^36 in base64url and ≥ 10^59 in hex, even 16 bytes in hex
- * (32 characters) ≥ 10^28. Keys made of words, sequences or repeats score ≤ 10^25
- * (`a-string-secret-at-least-256-bits-long` 10^19.5). At 10^26 even a farm of 10^13 HMAC guesses
- * a second needs ~10^5 years.
+ * with room: 32 random bytes score ~10^42 in base64url (10^36 the lowest of 300 draws) and ~10^63
+ * in hex; 32 characters of hex or base64 (16 or 24 random bytes) 10^28 at the lowest. Words
+ * between separators, sequences and repeats score ≤ 10^25 (`a-string-secret-at-least-256-bits-long`
+ * 10^19.5); ten or more words run together can reach 10^30 and pass. 10^26 guesses at 10^13 HMACs
+ * a second take ~3 × 10^5 years.
  */
 export const KEY_MIN_GUESSES_LOG10 = 26;
 
