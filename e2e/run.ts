@@ -4,5 +4,6 @@ import './tabs.e2e.ts';
 import './sessions.e2e.ts';
 import './renewal.e2e.ts';
 import './footprint.e2e.ts';
+import './password-policy.e2e.ts';
 
 export { runScenarios } from './harness.ts';

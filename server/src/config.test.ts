@@ -1,13 +1,18 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, keyId, loadConfig, MAX_THROTTLE_LIMIT, weakSecretReason } from './config.ts';
+import { run } from './cli/commands.ts';
 
 const GOOD_SECRET = 'Vq3mY8k2LxN0pR7tW4zB6cD1fH9jK5sA-_eGuIoQwEr'; // 43 characters
 const FASTAPI_SAMPLE_KEY = '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7';
+const JWT_IO_SAMPLE_KEY = 'a-string-secret-at-least-256-bits-long';
+const GUESSABLE = 'is guessable (made of words, sequences or repeats)';
+const GUESSABLE_KEY = `JWT_SECRET ${GUESSABLE}; generate one with pnpm latchkey keys generate`;
 const tempDir = () => mkdtempSync(join(tmpdir(), 'latchkey-config-'));
 
 function configError(env: Record<string, string>): ConfigError {
@@ -163,10 +168,56 @@ describe('the signing key in production', () => {
       FASTAPI_SAMPLE_KEY.toUpperCase(),
       'JWT_SECRET is a published placeholder',
     ],
+    ["jwt.io's sample key", JWT_IO_SAMPLE_KEY, 'JWT_SECRET is a published placeholder'],
+    [
+      "jwt.io's sample key with spaces around, upper-cased",
+      ` ${JWT_IO_SAMPLE_KEY.toUpperCase()} `,
+      'JWT_SECRET is a published placeholder',
+    ],
+    [
+      "the Spring Boot tutorial's key",
+      '404E635266556A586E3272357538782F413F4428472B4B6250645367566B5970',
+      'JWT_SECRET is a published placeholder',
+    ],
+    [
+      "the Supabase CLI's key",
+      'super-secret-jwt-token-with-at-least-32-characters-long',
+      'JWT_SECRET is a published placeholder',
+    ],
+    [
+      "Hasura's documented key",
+      '3EK6FD+o0+c7tzBNVfjpMkNDi2yARAAKzQlk8O2IKoxQu4nF7EdAh8s3TwpHwrdWT6R',
+      'JWT_SECRET is a published placeholder',
+    ],
+    ['words and sequences', 'test-signing-key-0123456789-abcdefghijklmnop', GUESSABLE_KEY],
+    ['a sentence', 'this is my super secret signing key for production', GUESSABLE_KEY],
+    ['a dated name', 'my-company-jwt-secret-key-2024-production-do-not-share', GUESSABLE_KEY],
+    ['a word repeated', 'passwordpasswordpasswordpassword', GUESSABLE_KEY],
+    ['the alphabet and digits', 'abcdefghijklmnopqrstuvwxyz0123456789', GUESSABLE_KEY],
+    ['two characters', 'k'.repeat(30) + 'zz', GUESSABLE_KEY],
+    ['a variant of a published key', `${JWT_IO_SAMPLE_KEY}-for-real`, GUESSABLE_KEY],
   ])('refuses to start when it is %s', (_, secret, message) => {
     const env: Record<string, string> = { NODE_ENV: 'production' };
     if (secret !== undefined) env.JWT_SECRET = secret;
-    expect(configError(env).message).toBe(message);
+    const error = configError(env);
+    expect(error.message).toBe(message);
+    if (secret) expect(error.message).not.toContain(secret.trim());
+  });
+
+  it('accepts keys generate output and random hex or base64 keys', async () => {
+    const generated: string[] = [];
+    for (let i = 0; i < 20; i++) await run(['keys', 'generate'], (line) => generated.push(line));
+    const keys = [
+      ...generated,
+      ...Array.from({ length: 20 }, () => randomBytes(32).toString('hex')),
+      ...Array.from({ length: 20 }, () => randomBytes(32).toString('hex').toUpperCase()),
+      ...Array.from({ length: 20 }, () => randomBytes(32).toString('base64')),
+      ...Array.from({ length: 20 }, () => randomBytes(48).toString('base64url')),
+      // 32 characters of hex hold only 16 random bytes, still far beyond guessing.
+      ...Array.from({ length: 20 }, () => randomBytes(16).toString('hex')),
+    ];
+    expect(generated.every((key) => /^[A-Za-z0-9_-]{43}$/.test(key))).toBe(true);
+    expect(keys.filter((key) => weakSecretReason(key) !== null)).toEqual([]);
   });
 
   it('accepts a good 43-character key, signs with it and names it by keyId', () => {
@@ -191,6 +242,15 @@ describe('the signing key in production', () => {
       JWT_PREVIOUS_SECRETS: `${GOOD_SECRET}x,changeme`,
     });
     expect(error.message).toBe('JWT_PREVIOUS_SECRETS entry 2 is 8 bytes; at least 32 are required');
+    const guessable = 'rotated-signing-key-9876543210-zyxwvutsrqpo';
+    const second = configError({
+      JWT_SECRET: GOOD_SECRET,
+      JWT_PREVIOUS_SECRETS: `${JWT_IO_SAMPLE_KEY}, ${guessable}`,
+    });
+    expect(second.message).toBe('JWT_PREVIOUS_SECRETS entry 1 is a published placeholder');
+    const third = configError({ JWT_SECRET: GOOD_SECRET, JWT_PREVIOUS_SECRETS: guessable });
+    expect(third.message).toBe(`JWT_PREVIOUS_SECRETS entry 1 ${GUESSABLE}`);
+    expect(third.message).not.toContain(guessable);
   });
 });
 
@@ -208,6 +268,16 @@ describe('outside production without JWT_SECRET', () => {
     const second = loadConfig({ DATA_DIR: dataDir });
     expect(second.jwt.signing.kid).toBe(first.jwt.signing.kid);
     expect(loadConfig({ DATA_DIR: tempDir() }).jwt.signing.kid).not.toBe(first.jwt.signing.kid);
+  });
+
+  it('refuses a stored key that is guessable, naming the file and not the key', () => {
+    const dataDir = tempDir();
+    const stored = 'this is my super secret signing key for production';
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'jwt-secret'), `${stored}\n`, { mode: 0o600 });
+    const error = configError({ DATA_DIR: dataDir });
+    expect(error.message).toBe(`the key in ${join(dataDir, 'jwt-secret')} ${GUESSABLE}; delete it`);
+    expect(error.message).not.toContain(stored);
   });
 });
 
@@ -257,6 +327,11 @@ describe('the real entry point', () => {
   it.each([
     ['no JWT_SECRET', {}, 'JWT_SECRET is required when NODE_ENV=production'],
     ['a placeholder', { JWT_SECRET: FASTAPI_SAMPLE_KEY }, 'JWT_SECRET is a published placeholder'],
+    [
+      "jwt.io's sample key",
+      { JWT_SECRET: JWT_IO_SAMPLE_KEY },
+      'JWT_SECRET is a published placeholder',
+    ],
   ])('exits non-zero with one line and no stack trace for %s', async (_, extra, reason) => {
     const result = await runServer({ NODE_ENV: 'production', DATA_DIR: tempDir(), ...extra });
     expect(result.code).not.toBe(0);

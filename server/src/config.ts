@@ -6,12 +6,16 @@ import { join, resolve } from 'node:path';
 import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
 import { z } from 'zod';
 import { addressList } from './ip-address.ts';
+import { keyGuessesLog10 } from './auth/strength.ts';
 
-/** Values that appear in tutorials and templates; a key equal to one of them is public knowledge. */
+/**
+ * Keys published in documentation, tutorials and framework templates: anyone can sign with them.
+ * Compared trimmed and lower-cased. The strength floor below refuses most word-made keys anyway;
+ * random-looking published keys are caught only here.
+ */
 const PLACEHOLDER_SECRETS = new Set([
   'your_secret_key',
   'your-secret-key',
-  'your-256-bit-secret',
   'secret',
   'secretkey',
   'secret_key',
@@ -23,9 +27,33 @@ const PLACEHOLDER_SECRETS = new Set([
   'supersecret',
   'jwt_secret',
   'jwt-secret',
-  // The FastAPI OAuth2/JWT tutorial's published SECRET_KEY.
+  // jwt.io's debugger, the old sample and the current one.
+  'your-256-bit-secret',
+  'your-384-bit-secret',
+  'your-512-bit-secret',
+  'a-string-secret-at-least-256-bits-long',
+  'ys1zdhjpbmctc2vjcmv0lwf0lwxlyxn0lti1ni1iaxrzlwxvbmc=', // the same, base64-encoded
+  // The FastAPI OAuth2/JWT tutorial's SECRET_KEY.
   '09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7',
+  // The Spring Boot 3 JWT tutorial's key, copied into many projects.
+  '404e635266556a586e3272357538782f413f4428472b4b6250645367566b5970',
+  // Hasura's JWT documentation and docker-compose examples.
+  '3ek6fd+o0+c7tzbnvfjpmkndi2yaraakzqlk8o2ikoxqu4nf7edah8s3twphwrdwt6r',
+  // The Supabase CLI's local development JWT secret.
+  'super-secret-jwt-token-with-at-least-32-characters-long',
+  // NestJS's authentication guide.
+  'do not use this value. instead, create a complex secret and keep it safe outside of the source code.',
 ]);
+
+/**
+ * The fewest guesses (log10, see keyGuessesLog10) a signing key must cost. Random keys clear it
+ * with room: 32 random bytes score ~10^42 in base64url (10^36 the lowest of 300 draws) and ~10^63
+ * in hex; 32 characters of hex or base64 (16 or 24 random bytes) 10^28 at the lowest. Words
+ * between separators, sequences and repeats score ≤ 10^25 (`a-string-secret-at-least-256-bits-long`
+ * 10^19.5); ten or more words run together can reach 10^30 and pass. 10^26 guesses at 10^13 HMACs
+ * a second take ~3 × 10^5 years.
+ */
+export const KEY_MIN_GUESSES_LOG10 = 26;
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -149,12 +177,15 @@ export function keyId(secret: Uint8Array): string {
     .slice(0, 16);
 }
 
-/** Why a key is unacceptable, or null when it is fine. */
+const GUESSABLE = 'is guessable (made of words, sequences or repeats)';
+
+/** Why a key is unacceptable, or null when it is fine. Never quotes the key. */
 export function weakSecretReason(value: string): string | null {
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes < 32) return `is ${bytes} bytes; at least 32 are required`;
   if (new Set(value).size === 1) return 'is a single repeated character';
   if (PLACEHOLDER_SECRETS.has(value.trim().toLowerCase())) return 'is a published placeholder';
+  if (keyGuessesLog10(value) < KEY_MIN_GUESSES_LOG10) return GUESSABLE;
   return null;
 }
 
@@ -165,15 +196,16 @@ function resolveSigningSecret(
 ): { secret: string; generated: boolean } {
   if (value !== undefined && value !== '') {
     const reason = weakSecretReason(value);
-    if (reason) throw new ConfigError(`JWT_SECRET ${reason}`);
+    const hint = reason === GUESSABLE ? '; generate one with pnpm latchkey keys generate' : '';
+    if (reason) throw new ConfigError(`JWT_SECRET ${reason}${hint}`);
     return { secret: value, generated: false };
   }
   if (production) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
   const file = join(dataDir, 'jwt-secret');
   if (existsSync(file)) {
     const stored = readFileSync(file, 'utf8').trim();
-    if (weakSecretReason(stored))
-      throw new ConfigError(`the key in ${file} is unusable; delete it`);
+    const reason = weakSecretReason(stored);
+    if (reason) throw new ConfigError(`the key in ${file} ${reason}; delete it`);
     return { secret: stored, generated: true };
   }
   mkdirSync(dataDir, { recursive: true });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   canonicalUsername,
+  loginInputSchema,
   loginPasswordSchema,
   newPasswordSchema,
   normalizePassword,
@@ -172,5 +173,41 @@ describe('newPasswordSchema', () => {
       success: true,
       data: 'MiXeD CaSe PaSsPhRaSe',
     });
+  });
+});
+
+// An unpaired UTF-16 surrogate cannot be encoded in UTF-8: hashed or stored it becomes U+FFFD, so
+// "\ud800" and "\udbff" would be the same password. JSON can carry one ("\ud800"); refuse it.
+describe('unpaired surrogates', () => {
+  const lone = [
+    ['a high surrogate alone', '\ud800'],
+    ['a low surrogate alone', '\udfff'],
+    ['a pair in the wrong order', '\udc00\ud800'],
+    ['a high surrogate before a letter', '\udbffx'],
+  ];
+
+  it.each(lone)('refuses %s in a username, at registration and at sign-in', (_, bad) => {
+    const message = 'Username must not contain unpaired surrogates';
+    expect(messages(usernameSchema.safeParse(`alice${bad}`))).toEqual([message]);
+    const login = loginInputSchema.safeParse({ username: `alice${bad}`, password: 'whatever' });
+    expect(messages(login)).toEqual([message]);
+  });
+
+  it.each(lone)('refuses %s in a new password and in a password at sign-in', (_, bad) => {
+    const message = 'Password must not contain unpaired surrogates';
+    const password = `correct horse ${bad} battery staple`;
+    expect(messages(newPasswordSchema().safeParse(password))).toEqual([message]);
+    expect(messages(loginPasswordSchema.safeParse(password))).toEqual([message]);
+  });
+
+  it('accepts characters outside the BMP, which are surrogate pairs in UTF-16', () => {
+    const password = 'correct horse 😀 battery 𝄞 staple';
+    expect(newPasswordSchema().safeParse(password)).toEqual({ success: true, data: password });
+    expect(usernameSchema.safeParse('\u{20000}\u{20001}\u{20002}').success).toBe(true);
+  });
+
+  it('treats U+FFFD, a real character, as any other', () => {
+    const password = 'correct horse \ufffd battery staple';
+    expect(loginPasswordSchema.safeParse(password)).toEqual({ success: true, data: password });
   });
 });

@@ -16,6 +16,10 @@ export const PASSWORD_MAX_LENGTH = 1024;
 
 // Cc covers C0/C1 controls including NUL, which PostgreSQL `text` cannot store.
 const CONTROL = /\p{Cc}/u;
+// In a `u` regex a surrogate pair is one code point, so Cs matches only an unpaired half: a string
+// that is not well-formed UTF-16 (what String.prototype.isWellFormed tests). UTF-8 cannot encode
+// it; left in, it would silently become U+FFFD when hashed or stored.
+const LONE_SURROGATE = /\p{Cs}/u;
 // A name starts with a visible character (never a bare combining mark) ...
 const USERNAME_CHARS = /^[\p{L}\p{Nd}._-][\p{L}\p{M}\p{Nd}._-]*$/u;
 // ... and holds nothing that renders as nothing (joiners, variation selectors, fillers).
@@ -63,11 +67,18 @@ export function normalizePassword(raw: string): string {
   return raw.normalize('NFKC');
 }
 
+/** Rules every text field shares: no control characters, no unpaired surrogates. */
+function plainText(schema: z.ZodString, field: string): z.ZodString {
+  return schema
+    .refine((v) => !CONTROL.test(v), `${field} must not contain control characters`)
+    .refine((v) => !LONE_SURROGATE.test(v), `${field} must not contain unpaired surrogates`);
+}
+
 /** A username as typed at registration: canonicalised, then held to every rule. */
-export const usernameSchema = z
-  .string()
-  .max(USERNAME_RULES.maxRawLength, 'Username is too long')
-  .refine((v) => !CONTROL.test(v), 'Username must not contain control characters')
+export const usernameSchema = plainText(
+  z.string().max(USERNAME_RULES.maxRawLength, 'Username is too long'),
+  'Username',
+)
   .transform(canonicalUsername)
   .pipe(
     z
@@ -91,20 +102,21 @@ export const usernameSchema = z
  * A username as typed at sign-in: canonicalised but not held to the registration rules, so a
  * malformed name fails exactly like an unknown one and reveals nothing.
  */
-export const loginUsernameSchema = z
-  .string()
-  .min(1, 'Username is required')
-  .max(USERNAME_RULES.maxRawLength, 'Username is too long')
-  .refine((v) => !CONTROL.test(v), 'Username must not contain control characters')
-  .transform(canonicalUsername);
+export const loginUsernameSchema = plainText(
+  z
+    .string()
+    .min(1, 'Username is required')
+    .max(USERNAME_RULES.maxRawLength, 'Username is too long'),
+  'Username',
+).transform(canonicalUsername);
 
-const passwordBase = z
-  .string()
-  .refine((v) => codePoints(v) <= PASSWORD_MAX_LENGTH, {
+const passwordBase = plainText(
+  z.string().refine((v) => codePoints(v) <= PASSWORD_MAX_LENGTH, {
     message: `Password must be at most ${PASSWORD_MAX_LENGTH} characters`,
     abort: true,
-  })
-  .refine((v) => !CONTROL.test(v), 'Password must not contain control characters');
+  }),
+  'Password',
+);
 
 /** A new password. No composition rules (NIST 800-63B-4); the blocklist is checked on the server. */
 export function newPasswordSchema(minLength: number = PASSWORD_MIN_LENGTH) {

@@ -11,7 +11,7 @@ import {
   updatePasswordHash,
   type UserRecord,
 } from '../users/user.repository.ts';
-import { passwordPolicyReason } from './password.ts';
+import { passwordPolicyReason } from './password-policy.ts';
 
 /** Inputs here are already canonical (username) and NFKC-normalised (passwords) by the schemas. */
 export interface CredentialsInput {

@@ -1,33 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { hashSync, parseOptions } from '@node-rs/argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
 import type { Argon2Params } from '../config.ts';
 import { HashPool } from './hash-pool.ts';
 import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
-
-const COMMON = new Set(
-  dictionary['passwords-common'].filter((p) => p.length >= 8).map((p) => p.toLowerCase()),
-);
-
-/**
- * Why a new password is refused beyond the schema's structural rules (the configured minimum, the
- * NIST 800-63B-4 blocklist and context words), or null. `password` is already NFKC-normalised.
- */
-export function passwordPolicyReason(
-  password: string,
-  username: string,
-  minLength: number,
-): string | null {
-  if ([...password].length < minLength) return `Password must be at least ${minLength} characters`;
-  const lower = password.toLowerCase();
-  if (COMMON.has(lower)) return 'This password is too common; choose another';
-  if (new Set(lower).size === 1) return 'This password repeats one character; choose another';
-  if (lower === username || lower.includes(username) || lower.includes('latchkey')) {
-    return 'This password contains the username or the service name; choose another';
-  }
-  return null;
-}
 
 /** The hashing operations; on a PasswordHasher each one takes a turn of its own (see withTurn). */
 export interface Hashing {

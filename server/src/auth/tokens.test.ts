@@ -258,7 +258,7 @@ describe('signing', () => {
 });
 
 describe('key rotation', () => {
-  const NEW_SECRET = 'rotated-signing-key-9876543210-zyxwvutsrqpo';
+  const NEW_SECRET = 'acFWJOpEcGebGuIeFcae3E2MO0-WUTg7wVBrEp-6vgg';
 
   it('accepts tokens from a previous key, signs with the new one, forgets dropped keys', async () => {
     const clock = () => clockMs;
@@ -266,7 +266,7 @@ describe('key rotation', () => {
     const rotated = await createTokenIssuer(
       testConfig({
         JWT_SECRET: NEW_SECRET,
-        JWT_PREVIOUS_SECRETS: `older-key-abcdefghijklmnopqrstuvwxyz-0123, ${TEST_SECRET}`,
+        JWT_PREVIOUS_SECRETS: `0fVq-nyO0bz9YRfPt9WpLQRfznSJGL4w2a7t6z8Rd9E, ${TEST_SECRET}`,
       }),
       clock,
     );

@@ -109,11 +109,11 @@ describe('latchkey CLI', () => {
   );
 
   it(
-    'refuses a weak password with one line',
+    'refuses a weak password with one line that gives the reason',
     async () => {
       expectRefused(
-        await cli(['user', 'create', uniqueName('weak')], 'passwordpassword\n'),
-        /password/i,
+        await cli(['user', 'create', uniqueName('weak')], 'password1234567\n'),
+        /^latchkey: This is a common password with digits added\n$/,
       );
     },
     TIMEOUT,

@@ -5,6 +5,7 @@ import { bearerToken } from '../context.ts';
 import type { ClientMeta } from '../result.ts';
 import type { Deps } from '../services.ts';
 import { authenticate } from '../sessions/session.service.ts';
+import { parseForm } from './form.ts';
 import { bearerChallenge, sendJson } from './respond.ts';
 import { readBody } from './request.ts';
 
@@ -14,6 +15,12 @@ const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 /** FastAPI/pydantic's shape for a missing form field, which the tutorial's clients expect. */
 function missingField(field: string) {
   return { type: 'missing', loc: ['body', field], msg: 'Field required', input: null };
+}
+
+/** pydantic's shape for bytes that are not text; the value is never echoed. */
+function notText(field: string) {
+  const msg = 'Input should be a valid string, unable to parse raw data as a unicode string';
+  return { type: 'string_unicode', loc: ['body', field], msg, input: null };
 }
 
 /**
@@ -28,15 +35,17 @@ export async function handleToken(
 ): Promise<void> {
   const body = await readBody(req, deps.config.maxBodyBytes);
   const form = FORM_TYPE.test(req.headers['content-type'] ?? '')
-    ? new URLSearchParams(body.toString('utf8'))
-    : new URLSearchParams();
+    ? parseForm(body)
+    : new Map<string, string | null>();
   const username = form.get('username');
   const password = form.get('password');
-  const missing = [
-    ...(username === null ? [missingField('username')] : []),
-    ...(password === null ? [missingField('password')] : []),
+  const invalid = [
+    ...(username === undefined ? [missingField('username')] : []),
+    ...(username === null ? [notText('username')] : []),
+    ...(password === undefined ? [missingField('password')] : []),
+    ...(password === null ? [notText('password')] : []),
   ];
-  if (missing.length > 0) return sendJson(res, 422, { detail: missing }, NO_STORE);
+  if (invalid.length > 0) return sendJson(res, 422, { detail: invalid }, NO_STORE);
 
   const failure = () =>
     sendJson(

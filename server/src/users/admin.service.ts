@@ -1,6 +1,6 @@
 import { registerInputSchema, usernameSchema, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
 import { insertAuditEvent, type AuditEvent } from '../audit/audit.repository.ts';
-import { passwordPolicyReason } from '../auth/password.ts';
+import { passwordPolicyReason } from '../auth/password-policy.ts';
 import { fail, ok, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
