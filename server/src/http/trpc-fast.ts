@@ -12,6 +12,7 @@ import { appRouter } from '../routers/index.ts';
 import { RetryAfter } from '../trpc.ts';
 import { holdConnection } from './hold.ts';
 import { isJsonContent } from './trpc-guard.ts';
+import { isStreamedBatch } from './trpc-settled.ts';
 import type { TrpcHooks } from './trpc-handler.ts';
 
 const config = appRouter._def._config;
@@ -45,22 +46,28 @@ function writePrepared(res: ServerResponse, prepared: PreparedResponse): void {
 }
 
 /**
- * The adapter's answer to a whole request that fails with one error: one error object, or for a
- * batch one per call (the status is then the calls' common one). Nothing runs, no context is made.
+ * How a whole-request error is written: one object for a single call; for a batch one per call
+ * (the status is then the calls' common one), as the adapter answers a batch whose every call
+ * fails; for a streamed batch one object with no path, which the stream link applies to every
+ * call (it reads a non-2xx answer as one object, never as an array).
  */
+type ErrorForm = 'single' | 'batch' | 'streamed';
+
+/** The answer to a whole request that fails with one error. Nothing runs, no context is made. */
 function errorResponse(
   method: string | undefined,
   rawPath: string,
-  batch: boolean,
+  form: ErrorForm,
   hooks: TrpcHooks,
   error: TRPCError,
 ): PreparedResponse {
   const type = method === 'POST' ? 'mutation' : 'query';
-  const responses: TRPCResponse[] = (batch ? rawPath.split(',') : [rawPath]).map((path) => ({
+  const shapeFor = (path: string | undefined): TRPCResponse => ({
     error: getErrorShape({ config, ctx: undefined, error, input: undefined, path, type }),
-  }));
+  });
   const headers = hooks.responseHeaders(method, undefined, [error]);
-  return prepare(batch ? responses : (responses[0] as TRPCResponse), headers);
+  if (form === 'batch') return prepare(rawPath.split(',').map(shapeFor), headers);
+  return prepare(shapeFor(form === 'single' ? rawPath : undefined), headers);
 }
 
 /** Answers a whole request with one error, in the adapter's shape (see errorResponse). */
@@ -72,7 +79,9 @@ export function writeTrpcError(
   hooks: TrpcHooks,
   error: TRPCError,
 ): void {
-  writePrepared(res, errorResponse(req.method, rawPath, search.get('batch') === '1', hooks, error));
+  const form: ErrorForm =
+    search.get('batch') !== '1' ? 'single' : isStreamedBatch(req, search) ? 'streamed' : 'batch';
+  writePrepared(res, errorResponse(req.method, rawPath, form, hooks, error));
 }
 
 /** The shed answer per procedure: always the same bytes, so it is built once. */
@@ -88,7 +97,7 @@ function shedResponse(hooks: TrpcHooks, path: string): PreparedResponse {
       message: 'Server busy, try again later',
       cause: new RetryAfter(1),
     });
-    prepared = errorResponse('POST', path, false, hooks, error);
+    prepared = errorResponse('POST', path, 'single', hooks, error);
     byPath.set(path, prepared);
   }
   return prepared;

@@ -210,4 +210,34 @@ describe.each(['httpBatchLink', 'httpBatchStreamLink'] as const)('%s', (link) =>
     expect(c.exchanges[1]?.url).toContain('/trpc/me,sessions.list?batch=1');
     expect(c.exchanges[1]?.status).toBe(200);
   });
+
+  it.each([
+    ['too large', 'PAYLOAD_TOO_LARGE', 413, () => ({ password: 'x'.repeat(40_000) })],
+    ['nested too deeply', 'PARSE_ERROR', 400, () => ({ password: nested(40) })],
+  ])(
+    'a batch refused as a whole (%s) gives every call that error',
+    async (_, code, status, extra) => {
+      const c = linkClient(link);
+      const input = { username: uniqueName(), ...extra() } as {
+        username: string;
+        password: string;
+      };
+      const results = await Promise.allSettled([
+        c.client.login.mutate(input),
+        c.client.login.mutate(input),
+      ]);
+      expect(c.exchanges).toHaveLength(1);
+      expect(c.exchanges[0]?.status).toBe(status);
+      for (const result of results) {
+        expect(result.status).toBe('rejected');
+        const reason = (result as PromiseRejectedResult).reason as TRPCClientError<AppRouter>;
+        expect(reason).toBeInstanceOf(TRPCClientError);
+        expect(reason.data?.code).toBe(code);
+      }
+    },
+  );
 });
+
+function nested(depth: number): unknown {
+  return depth === 0 ? 'x' : [nested(depth - 1)];
+}
