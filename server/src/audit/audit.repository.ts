@@ -28,9 +28,11 @@ export interface AuditEntry {
   sessionId?: string | null;
   clientAddress?: string | null;
   userAgent?: string | null;
+  /** The request that caused the event: logged with it, not stored in the audit table. */
+  requestId?: string | null;
 }
 
-export interface AuditRecord extends Required<AuditEntry> {
+export interface AuditRecord extends Required<Omit<AuditEntry, 'requestId'>> {
   id: number;
   occurredAt: Date;
 }
@@ -39,7 +41,7 @@ const MAX_TEXT = 512;
 const clip = (v: string | null | undefined) => (v == null ? null : v.slice(0, MAX_TEXT));
 
 /** The row an audit entry becomes (texts clipped to 512 characters). */
-export function auditRow(entry: AuditEntry, now: Date) {
+function auditRow(entry: AuditEntry, now: Date) {
   return {
     occurred_at: now,
     event: entry.event,
@@ -52,8 +54,17 @@ export function auditRow(entry: AuditEntry, now: Date) {
   };
 }
 
-export async function insertAuditEvent(db: Db, entry: AuditEntry, now: Date): Promise<void> {
-  await db.insertInto('audit_events').values(auditRow(entry, now)).execute();
+/** Only audit.service.ts calls this: it also logs each event, and only once it is committed. */
+export async function insertAuditEvents(
+  db: Db,
+  entries: readonly AuditEntry[],
+  now: Date,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('audit_events')
+    .values(entries.map((entry) => auditRow(entry, now)))
+    .execute();
 }
 
 export async function listAuditEvents(

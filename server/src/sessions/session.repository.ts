@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import { auditRow, type AuditEntry } from '../audit/audit.repository.ts';
+import type { Database } from '@latchkey/db';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db, UserRecord } from '../users/user.repository.ts';
 
 export interface NewSession {
@@ -24,37 +24,76 @@ export interface LiveAt {
   idleCutoff: Date;
 }
 
+/** A session that can still be used: not revoked, not past its absolute or idle lifetime. */
+const isLive = (eb: ExpressionBuilder<Database, 'sessions'>, at: LiveAt) =>
+  eb.and([
+    eb('revoked_at', 'is', null),
+    eb('expires_at', '>', at.now),
+    eb('last_used_at', '>', at.idleCutoff),
+  ]);
+
 /**
- * Inserts a session, its first refresh token (if any) and the audit event that started it (which
- * names the new session) in one statement: all of them exist or none does, in one round trip.
+ * Inserts a session and its first refresh token (if any) in one statement, after locking the
+ * user's row (`FOR NO KEY UPDATE`, held until the transaction ends): sign-ins of one user queue
+ * here, so whatever the caller's transaction does next sees every earlier sign-in committed.
+ * Null, and nothing written, when the user no longer exists or is disabled.
  */
-export async function insertSessionRecorded(
+export async function insertSessionLocked(
   db: Db,
   s: NewSession,
   firstTokenHash: string | null,
-  audit: Omit<AuditEntry, 'sessionId'>,
-): Promise<string> {
-  const a = auditRow(audit, s.now);
+): Promise<string | null> {
   const { rows } = await sql<{ id: string }>`
-    with s as (
+    with u as (
+      select id from users where id = ${s.userId} and disabled_at is null for no key update
+    ), s as (
       insert into sessions (user_id, expires_at, user_agent, client_address, created_at, last_used_at)
-      values (${s.userId}, ${s.expiresAt}, ${s.userAgent}, ${s.clientAddress}, ${s.now}, ${s.now})
+      select u.id, ${s.expiresAt}::timestamptz, ${s.userAgent}::text, ${s.clientAddress}::text,
+        ${s.now}::timestamptz, ${s.now}::timestamptz
+      from u
       returning id
     ), r as (
       insert into refresh_tokens (token_hash, session_id, created_at)
       select ${firstTokenHash}::text, s.id, ${s.now}::timestamptz
       from s where ${firstTokenHash}::text is not null
-    ), a as (
-      insert into audit_events
-        (occurred_at, event, reason, user_id, username, session_id, client_address, user_agent)
-      select ${a.occurred_at}::timestamptz, ${a.event}::text, ${a.reason}::text, ${a.user_id}::uuid,
-        ${a.username}::text, s.id, ${a.client_address}::text, ${a.user_agent}::text
-      from s
     )
     select id from s`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('session insert returned no row');
-  return row.id;
+  return rows[0]?.id ?? null;
+}
+
+/**
+ * Revokes the user's live sessions beyond the `keep` used most recently, counting `newSessionId`
+ * as one of those kept whatever its timestamps; returns the ids revoked. Run it after
+ * insertSessionLocked in the same transaction, so concurrent sign-ins cannot both keep `keep`.
+ */
+export async function revokeSessionsBeyond(
+  db: Db,
+  userId: string,
+  newSessionId: string,
+  keep: number,
+  reason: string,
+  at: LiveAt,
+): Promise<string[]> {
+  const rows = await db
+    .updateTable('sessions')
+    .set({ revoked_at: at.now, revoked_reason: reason })
+    .where(
+      'id',
+      'in',
+      db
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('id', '!=', newSessionId)
+        .where((eb) => isLive(eb, at))
+        .orderBy('last_used_at', 'desc')
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .offset(Math.max(keep - 1, 0)),
+    )
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
 }
 
 export async function insertRefreshToken(
@@ -145,22 +184,27 @@ export async function touchSession(db: Db, sessionId: string, now: Date): Promis
   await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
 }
 
-/** Revokes one session (optionally only if it belongs to `userId`); returns whether it was live. */
+/**
+ * Revokes one session (optionally only if it belongs to `userId`); returns its owner when it was
+ * still unrevoked, null otherwise (unknown, someone else's, or already revoked).
+ */
 export async function revokeSession(
   db: Db,
   sessionId: string,
   reason: string,
   now: Date,
   userId?: string,
-): Promise<boolean> {
+): Promise<{ id: string; username: string } | null> {
   let query = db
-    .updateTable('sessions')
+    .updateTable('sessions as s')
+    .from('users as u')
     .set({ revoked_at: now, revoked_reason: reason })
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null);
-  if (userId !== undefined) query = query.where('user_id', '=', userId);
-  const result = await query.executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+    .whereRef('u.id', '=', 's.user_id')
+    .where('s.id', '=', sessionId)
+    .where('s.revoked_at', 'is', null);
+  if (userId !== undefined) query = query.where('s.user_id', '=', userId);
+  const row = await query.returning(['u.id', 'u.username']).executeTakeFirst();
+  return row ?? null;
 }
 
 /** Revokes every live session of a user except `keepSessionId`; returns how many. */
@@ -181,19 +225,22 @@ export async function revokeUserSessions(
   return Number(result.numUpdatedRows);
 }
 
+/** The user's live sessions, most recently used first, at most `limit` of them. */
 export async function listLiveSessions(
   db: Db,
   userId: string,
   at: LiveAt,
+  limit: number,
 ): Promise<SessionRecord[]> {
   const rows = await db
     .selectFrom('sessions')
     .select(['id', 'created_at', 'last_used_at', 'expires_at', 'user_agent'])
     .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', at.now)
-    .where('last_used_at', '>', at.idleCutoff)
+    .where((eb) => isLive(eb, at))
     .orderBy('last_used_at', 'desc')
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
     .execute();
   return rows.map((r) => ({
     id: r.id,

@@ -1,7 +1,8 @@
-import { insertAuditEvent, type AuditEntry } from '../audit/audit.repository.ts';
+import type { AuditEntry } from '../audit/audit.repository.ts';
+import { auditedTransaction, type AuditTrail } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
-import type { UserRecord } from '../users/user.repository.ts';
+import type { Db, UserRecord } from '../users/user.repository.ts';
 import { announceRevocation } from './revocation.ts';
 import {
   generateRefreshToken,
@@ -13,14 +14,22 @@ import {
   findLiveSession,
   findRefreshToken,
   insertRefreshToken,
-  insertSessionRecorded,
+  insertSessionLocked,
   listLiveSessions,
   revokeSession,
+  revokeSessionsBeyond,
   revokeUserSessions,
   touchSession,
   type LiveAt,
+  type RotatedTokenRecord,
   type SessionRecord,
 } from './session.repository.ts';
+
+/**
+ * The most live sessions one user may hold (the contract's number): a sign-in beyond it ends the
+ * session used least recently, so `sessions.list` never returns more.
+ */
+export const MAX_LIVE_SESSIONS = 100;
 
 export interface IssuedSession {
   user: UserRecord;
@@ -31,48 +40,110 @@ export interface IssuedSession {
   refreshToken: string | null;
 }
 
-export function liveAt(deps: Deps): LiveAt {
-  const now = deps.now();
+export function liveAt(deps: Deps, now = deps.now()): LiveAt {
   return { now, idleCutoff: new Date(now.getTime() - deps.config.refreshIdleTtl * 1000) };
 }
 
 /**
  * Starts a new session (a new refresh-token family) for a user who has just proven who they are,
- * recording `audit` (which names the new session) in the same statement.
+ * recording `audit` (which names the new session) in the same transaction. When the user already
+ * holds MAX_LIVE_SESSIONS live sessions, the least recently used ones end (`session_limit`, each
+ * audited) in that transaction, and every instance is told once it commits.
  * `withRefreshToken: false` makes an access-token-only session (the seed-compatible /token), which
- * ends when its access token does.
+ * ends when its access token does. Null, and nothing written, when the user was deleted or
+ * disabled since the password was checked.
  */
 export async function startSession(
   deps: Deps,
   user: UserRecord,
   meta: ClientMeta,
   options: { withRefreshToken: boolean; audit: Omit<AuditEntry, 'sessionId'> },
-): Promise<IssuedSession> {
-  const now = deps.now();
+): Promise<IssuedSession | null> {
   const { config } = deps;
   const { withRefreshToken } = options;
   const lifetime = withRefreshToken ? config.refreshTokenTtl : config.accessTokenTtl + 30;
   const refreshToken = withRefreshToken ? generateRefreshToken() : null;
-  const sessionId = await insertSessionRecorded(
-    deps.db,
-    {
-      userId: user.id,
-      expiresAt: new Date(now.getTime() + lifetime * 1000),
-      userAgent: meta.userAgent?.slice(0, 512) ?? null,
-      clientAddress: meta.clientAddress,
-      now,
-    },
-    refreshToken === null ? null : hashRefreshToken(refreshToken),
-    options.audit,
-  );
-  const access = await deps.tokens.sign(user.id, sessionId);
+  const started = await auditedTransaction(deps, async (trx, trail) => {
+    const now = trail.now;
+    const sessionId = await insertSessionLocked(
+      trx,
+      {
+        userId: user.id,
+        expiresAt: new Date(now.getTime() + lifetime * 1000),
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+        clientAddress: meta.clientAddress,
+        now,
+      },
+      refreshToken === null ? null : hashRefreshToken(refreshToken),
+    );
+    if (sessionId === null) return null;
+    const ended = await revokeSessionsBeyond(
+      trx,
+      user.id,
+      sessionId,
+      MAX_LIVE_SESSIONS,
+      'session_limit',
+      liveAt(deps, now),
+    );
+    await trail.record(
+      { ...options.audit, sessionId },
+      ...ended.map((id): AuditEntry => ({
+        event: 'session.revoked',
+        reason: 'session_limit',
+        userId: user.id,
+        username: user.username,
+        sessionId: id,
+        ...meta,
+      })),
+    );
+    return { sessionId, ended: ended.length };
+  });
+  if (started === null) return null;
+  if (started.ended > 0) await announceRevocation(deps);
+  const access = await deps.tokens.sign(user.id, started.sessionId);
   return {
     user,
-    sessionId,
+    sessionId: started.sessionId,
     accessToken: access.token,
     expiresIn: access.expiresIn,
     refreshToken,
   };
+}
+
+/**
+ * How an existing refresh token stands (RFC 9700 reuse detection, decision 002): not yet rotated;
+ * the immediate predecessor within the grace window (two tabs refreshing at once), which still
+ * speaks for its session; or any other rotated token, which can only be a stolen copy.
+ */
+function standingOf(token: RotatedTokenRecord, now: Date, graceSeconds: number) {
+  if (token.rotatedAt === null) return 'current' as const;
+  const inGrace =
+    token.successorUnused && now.getTime() - token.rotatedAt.getTime() <= graceSeconds * 1000;
+  return inGrace ? ('grace' as const) : ('reused' as const);
+}
+
+/**
+ * Revokes the session (the token family) of a reused refresh token and audits it; true only when
+ * the session was still unrevoked, the one case with anything to announce.
+ */
+async function revokeReusedFamily(
+  trx: Db,
+  trail: AuditTrail,
+  sessionId: string,
+  meta: ClientMeta,
+  presentedTo: 'refresh' | 'logout',
+): Promise<boolean> {
+  const owner = await revokeSession(trx, sessionId, 'refresh_reuse', trail.now);
+  if (!owner) return false;
+  await trail.record({
+    event: 'refresh.reuse_detected',
+    reason: presentedTo,
+    userId: owner.id,
+    username: owner.username,
+    sessionId,
+    ...meta,
+  });
+  return true;
 }
 
 /**
@@ -91,8 +162,8 @@ export async function refreshSession(
   }
   const hash = hashRefreshToken(presented);
   const successor = generateRefreshToken();
-  const at = liveAt(deps);
-  const outcome = await deps.db.transaction().execute(async (trx) => {
+  const outcome = await auditedTransaction(deps, async (trx, trail) => {
+    const at = liveAt(deps, trail.now);
     const sessionId = await consumeRefreshToken(trx, hash, hashRefreshToken(successor), at.now);
     if (sessionId !== null) {
       const user = await findLiveSession(trx, sessionId, at);
@@ -102,35 +173,25 @@ export async function refreshSession(
       return { kind: 'rotated' as const, sessionId, user };
     }
     const previous = await findRefreshToken(trx, hash);
-    if (!previous) return { kind: 'unknown' as const };
-    const graceMs = deps.config.refreshGraceSeconds * 1000;
-    const inGrace =
-      previous.rotatedAt !== null &&
-      previous.successorUnused &&
-      at.now.getTime() - previous.rotatedAt.getTime() <= graceMs;
-    if (inGrace) {
-      const user = await findLiveSession(trx, previous.sessionId, at);
-      return user
-        ? { kind: 'grace' as const, sessionId: previous.sessionId, user }
-        : { kind: 'dead' as const };
+    if (!previous) return { kind: 'dead' as const };
+    switch (standingOf(previous, at.now, deps.config.refreshGraceSeconds)) {
+      case 'grace': {
+        const user = await findLiveSession(trx, previous.sessionId, at);
+        return user
+          ? { kind: 'grace' as const, sessionId: previous.sessionId, user }
+          : { kind: 'dead' as const };
+      }
+      case 'reused': {
+        const revoked = await revokeReusedFamily(trx, trail, previous.sessionId, meta, 'refresh');
+        return { kind: 'reused' as const, revoked };
+      }
+      case 'current':
+        // The consume above found no unrotated row, and a rotation is never undone.
+        return { kind: 'dead' as const };
     }
-    const revoked = await revokeSession(trx, previous.sessionId, 'refresh_reuse', at.now);
-    if (revoked) {
-      await insertAuditEvent(
-        trx,
-        { event: 'refresh.reuse_detected', sessionId: previous.sessionId, ...meta },
-        at.now,
-      );
-    }
-    return { kind: 'reused' as const, sessionId: previous.sessionId };
   });
-  if (outcome.kind === 'reused') {
-    await announceRevocation(deps);
-    deps.logger.warn(
-      { requestId: meta.requestId ?? null, sessionId: outcome.sessionId },
-      'refresh token reuse: session revoked',
-    );
-  }
+  // A replay against a session already revoked changed nothing: no instance needs to forget it.
+  if (outcome.kind === 'reused' && outcome.revoked) await announceRevocation(deps);
   if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') {
     return fail('INVALID_REFRESH_TOKEN');
   }
@@ -144,46 +205,76 @@ export async function refreshSession(
   });
 }
 
-/** The session a refresh token belongs to, if that session is still live. */
-export async function sessionOfRefreshToken(
-  deps: Deps,
-  presented: string,
-): Promise<{ sessionId: string; user: UserRecord } | null> {
-  if (!isWellFormedRefreshToken(presented)) return null;
-  const token = await findRefreshToken(deps.db, hashRefreshToken(presented));
-  if (!token) return null;
-  const user = await findLiveSession(deps.db, token.sessionId, liveAt(deps));
-  return user ? { sessionId: token.sessionId, user } : null;
+interface LiveSession {
+  sessionId: string;
+  user: UserRecord;
 }
 
-/** Ends one session, or every session of its user. */
-export async function endSession(
-  deps: Deps,
-  session: { sessionId: string; user: UserRecord },
+/** Ends one session, or every session of its user, with its audit event, inside `trx`. */
+async function endSessionIn(
+  trx: Db,
+  trail: AuditTrail,
+  session: LiveSession,
   everywhere: boolean,
   meta: ClientMeta,
 ): Promise<void> {
-  const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    if (everywhere) await revokeUserSessions(trx, session.user.id, 'logout_everywhere', now);
-    else await revokeSession(trx, session.sessionId, 'logout', now);
-    await insertAuditEvent(
-      trx,
-      {
-        event: everywhere ? 'logout.everywhere' : 'logout',
-        userId: session.user.id,
-        username: session.user.username,
-        sessionId: session.sessionId,
-        ...meta,
-      },
-      now,
-    );
+  if (everywhere) await revokeUserSessions(trx, session.user.id, 'logout_everywhere', trail.now);
+  else await revokeSession(trx, session.sessionId, 'logout', trail.now);
+  await trail.record({
+    event: everywhere ? 'logout.everywhere' : 'logout',
+    userId: session.user.id,
+    username: session.user.username,
+    sessionId: session.sessionId,
+    ...meta,
   });
+}
+
+/** Ends one session, or every session of its user, named by a live access token. */
+export async function endSession(
+  deps: Deps,
+  session: LiveSession,
+  everywhere: boolean,
+  meta: ClientMeta,
+): Promise<void> {
+  await auditedTransaction(deps, (trx, trail) =>
+    endSessionIn(trx, trail, session, everywhere, meta),
+  );
   await announceRevocation(deps);
 }
 
+/**
+ * Logout by refresh cookie. The token is judged as `refresh` judges it (decision 002): the current
+ * token, or the immediate predecessor within the grace window, ends its session (`everywhere`:
+ * every session of the user). Any other rotated token is a stolen copy: its session alone is
+ * revoked as reuse and the call refused, so a stale token never ends the user's other sessions.
+ */
+export async function logoutWithRefreshToken(
+  deps: Deps,
+  presented: string,
+  everywhere: boolean,
+  meta: ClientMeta,
+): Promise<Result<null, 'INVALID_REFRESH_TOKEN'>> {
+  if (!isWellFormedRefreshToken(presented)) return fail('INVALID_REFRESH_TOKEN');
+  const hash = hashRefreshToken(presented);
+  const outcome = await auditedTransaction(deps, async (trx, trail) => {
+    const token = await findRefreshToken(trx, hash);
+    if (!token) return { ended: false, revoked: false };
+    const at = liveAt(deps, trail.now);
+    if (standingOf(token, at.now, deps.config.refreshGraceSeconds) === 'reused') {
+      const revoked = await revokeReusedFamily(trx, trail, token.sessionId, meta, 'logout');
+      return { ended: false, revoked };
+    }
+    const user = await findLiveSession(trx, token.sessionId, at);
+    if (!user) return { ended: false, revoked: false };
+    await endSessionIn(trx, trail, { sessionId: token.sessionId, user }, everywhere, meta);
+    return { ended: true, revoked: true };
+  });
+  if (outcome.revoked) await announceRevocation(deps);
+  return outcome.ended ? ok(null) : fail('INVALID_REFRESH_TOKEN');
+}
+
 export async function listSessions(deps: Deps, userId: string): Promise<SessionRecord[]> {
-  return listLiveSessions(deps.db, userId, liveAt(deps));
+  return listLiveSessions(deps.db, userId, liveAt(deps), MAX_LIVE_SESSIONS);
 }
 
 /** Revokes one of the user's own sessions; false when it is not theirs or already ended. */
@@ -193,17 +284,18 @@ export async function revokeOwnSession(
   sessionId: string,
   meta: ClientMeta,
 ): Promise<boolean> {
-  const now = deps.now();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
-    const revoked = await revokeSession(trx, sessionId, 'revoked_by_user', now, user.id);
-    if (revoked) {
-      await insertAuditEvent(
-        trx,
-        { event: 'session.revoked', userId: user.id, username: user.username, sessionId, ...meta },
-        now,
-      );
+  const revoked = await auditedTransaction(deps, async (trx, trail) => {
+    const owner = await revokeSession(trx, sessionId, 'revoked_by_user', trail.now, user.id);
+    if (owner) {
+      await trail.record({
+        event: 'session.revoked',
+        userId: user.id,
+        username: user.username,
+        sessionId,
+        ...meta,
+      });
     }
-    return revoked;
+    return owner !== null;
   });
   if (revoked) await announceRevocation(deps);
   return revoked;
