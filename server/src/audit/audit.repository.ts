@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../users/user.repository.ts';
 
 /** Security events recorded in the audit trail (stable codes; see the README's Security section). */
@@ -54,7 +55,7 @@ function auditRow(entry: AuditEntry, now: Date) {
   };
 }
 
-/** Only audit.service.ts calls this: it also logs each event, and only once it is committed. */
+/** Only audit.service.ts calls this and the next: it also logs each event, once committed. */
 export async function insertAuditEvents(
   db: Db,
   entries: readonly AuditEntry[],
@@ -65,6 +66,23 @@ export async function insertAuditEvents(
     .insertInto('audit_events')
     .values(entries.map((entry) => auditRow(entry, now)))
     .execute();
+}
+
+/**
+ * `entry` as one audit row per row of the CTE named `source`, whose `id` becomes the row's
+ * session: the body of a CTE, for a statement that records events about the sessions it writes.
+ */
+export function auditInsertPerRow(
+  source: string,
+  entry: AuditEntry,
+  now: Date,
+): RawBuilder<unknown> {
+  const a = auditRow(entry, now);
+  return sql`insert into audit_events
+      (occurred_at, event, reason, user_id, username, session_id, client_address, user_agent)
+    select ${a.occurred_at}::timestamptz, ${a.event}::text, ${a.reason}::text, ${a.user_id}::uuid,
+      ${a.username}::text, ${sql.id(source, 'id')}, ${a.client_address}::text, ${a.user_agent}::text
+    from ${sql.id(source)}`;
 }
 
 export async function listAuditEvents(

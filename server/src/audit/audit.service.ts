@@ -1,12 +1,18 @@
 import type { Database } from '@latchkey/db';
-import type { Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import type { Deps } from '../services.ts';
-import { insertAuditEvents, type AuditEntry, type AuditEvent } from './audit.repository.ts';
+import {
+  auditInsertPerRow,
+  insertAuditEvents,
+  type AuditEntry,
+  type AuditEvent,
+} from './audit.repository.ts';
 
 /**
  * The one way an authentication event is recorded: a row in the audit table and one JSON log line
  * (`event`, `user`, `clientAddress`, `requestId`, and the logger's `time`). Nothing else writes
- * audit rows, so no event reaches one without the other. A log line names the user by canonical
+ * audit rows, and each way of writing one here also logs it, so no event reaches one without the
+ * other. A log line names the user by canonical
  * username (or id when no name is known) and never carries a password, code or token: it is built
  * here from the entry's named fields only.
  */
@@ -95,4 +101,25 @@ export async function auditedTransaction<T>(
   );
   for (const entry of recorded) logEvent(deps, entry);
   return result;
+}
+
+export interface EventPerRow {
+  /** The CTE body writing the event once per row of the CTE `source` (its `id`: the session). */
+  insertPer: (source: string) => RawBuilder<unknown>;
+  /** Logs the event for each session id the statement reported; call once it has committed. */
+  log: (sessionIds: readonly string[]) => void;
+}
+
+/**
+ * An event written by the very statement that makes the change, for the one write that must stay
+ * a single round trip (a sign-in: its session, refresh token, the sessions the limit ends, and
+ * their events). The statement reports the session ids it recorded; `log` turns them into lines.
+ */
+export function eventPerRow(deps: Deps, entry: AuditEntry, now: Date): EventPerRow {
+  return {
+    insertPer: (source) => auditInsertPerRow(source, entry, now),
+    log: (sessionIds) => {
+      for (const sessionId of sessionIds) logEvent(deps, { ...entry, sessionId });
+    },
+  };
 }

@@ -95,7 +95,8 @@ describe('at most MAX_LIVE_SESSIONS live sessions per user', () => {
   });
 
   it('concurrent sign-ins of one user never leave more than the limit', async () => {
-    const user = await register();
+    const registered = await register();
+    const user = { ...registered, createdAt: new Date(registered.createdAt) };
     const meta = { clientAddress: '203.0.113.9', userAgent: 'vitest', requestId: null };
     const start = () =>
       startSession(env.deps, user, meta, {

@@ -1,5 +1,4 @@
-import type { Database } from '@latchkey/db';
-import { sql, type ExpressionBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, UserRecord } from '../users/user.repository.ts';
 
 export interface NewSession {
@@ -24,76 +23,63 @@ export interface LiveAt {
   idleCutoff: Date;
 }
 
-/** A session that can still be used: not revoked, not past its absolute or idle lifetime. */
-const isLive = (eb: ExpressionBuilder<Database, 'sessions'>, at: LiveAt) =>
-  eb.and([
-    eb('revoked_at', 'is', null),
-    eb('expires_at', '>', at.now),
-    eb('last_used_at', '>', at.idleCutoff),
-  ]);
+/**
+ * Locks the user's row until the transaction ends (`FOR NO KEY UPDATE`: plain reads and other
+ * tables' foreign-key checks do not wait for it), so sign-ins of one user run one after another.
+ */
+export async function lockUserForSignIn(db: Db, userId: string): Promise<void> {
+  await db.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+}
+
+/** CTE bodies recording a sign-in's events, each given the name of the CTE holding session ids. */
+export interface SignInEvents {
+  started: (source: string) => RawBuilder<unknown>;
+  ended: (source: string) => RawBuilder<unknown>;
+}
 
 /**
- * Inserts a session and its first refresh token (if any) in one statement, after locking the
- * user's row (`FOR NO KEY UPDATE`, held until the transaction ends): sign-ins of one user queue
- * here, so whatever the caller's transaction does next sees every earlier sign-in committed.
- * Null, and nothing written, when the user no longer exists or is disabled.
+ * A sign-in in one statement: the session, its first refresh token (if any), the revocation of
+ * the user's live sessions beyond the `keep - 1` used most recently (the new session, invisible to
+ * the statement's own reads, is always the one more), and the events for both. Null, and nothing
+ * written, when the user no longer exists or is disabled. Two such statements for one user must
+ * not overlap (lockUserForSignIn first, in the same transaction): each counts what it sees.
  */
-export async function insertSessionLocked(
+export async function insertSessionRecorded(
   db: Db,
   s: NewSession,
   firstTokenHash: string | null,
-): Promise<string | null> {
-  const { rows } = await sql<{ id: string }>`
-    with u as (
-      select id from users where id = ${s.userId} and disabled_at is null for no key update
-    ), s as (
+  limit: { keep: number; reason: string; at: LiveAt },
+  events: SignInEvents,
+): Promise<{ id: string; ended: string[] } | null> {
+  const { at } = limit;
+  const { rows } = await sql<{ id: string; ended: string[] }>`
+    with s as (
       insert into sessions (user_id, expires_at, user_agent, client_address, created_at, last_used_at)
       select u.id, ${s.expiresAt}::timestamptz, ${s.userAgent}::text, ${s.clientAddress}::text,
         ${s.now}::timestamptz, ${s.now}::timestamptz
-      from u
+      from users u where u.id = ${s.userId} and u.disabled_at is null
       returning id
     ), r as (
       insert into refresh_tokens (token_hash, session_id, created_at)
       select ${firstTokenHash}::text, s.id, ${s.now}::timestamptz
       from s where ${firstTokenHash}::text is not null
+    ), ended as (
+      update sessions set revoked_at = ${at.now}::timestamptz, revoked_reason = ${limit.reason}::text
+      where id in (
+        select id from sessions
+        where user_id = ${s.userId} and revoked_at is null and expires_at > ${at.now}::timestamptz
+          and last_used_at > ${at.idleCutoff}::timestamptz and exists (select 1 from s)
+        order by last_used_at desc, created_at desc, id
+        offset ${Math.max(limit.keep - 1, 0)}::int
+      )
+      returning id
+    ), started_event as (
+      ${events.started('s')}
+    ), ended_event as (
+      ${events.ended('ended')}
     )
-    select id from s`.execute(db);
-  return rows[0]?.id ?? null;
-}
-
-/**
- * Revokes the user's live sessions beyond the `keep` used most recently, counting `newSessionId`
- * as one of those kept whatever its timestamps; returns the ids revoked. Run it after
- * insertSessionLocked in the same transaction, so concurrent sign-ins cannot both keep `keep`.
- */
-export async function revokeSessionsBeyond(
-  db: Db,
-  userId: string,
-  newSessionId: string,
-  keep: number,
-  reason: string,
-  at: LiveAt,
-): Promise<string[]> {
-  const rows = await db
-    .updateTable('sessions')
-    .set({ revoked_at: at.now, revoked_reason: reason })
-    .where(
-      'id',
-      'in',
-      db
-        .selectFrom('sessions')
-        .select('id')
-        .where('user_id', '=', userId)
-        .where('id', '!=', newSessionId)
-        .where((eb) => isLive(eb, at))
-        .orderBy('last_used_at', 'desc')
-        .orderBy('created_at', 'desc')
-        .orderBy('id')
-        .offset(Math.max(keep - 1, 0)),
-    )
-    .returning('id')
-    .execute();
-  return rows.map((r) => r.id);
+    select s.id, array(select id::text from ended) as ended from s`.execute(db);
+  return rows[0] ?? null;
 }
 
 export async function insertRefreshToken(
@@ -236,7 +222,9 @@ export async function listLiveSessions(
     .selectFrom('sessions')
     .select(['id', 'created_at', 'last_used_at', 'expires_at', 'user_agent'])
     .where('user_id', '=', userId)
-    .where((eb) => isLive(eb, at))
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', at.now)
+    .where('last_used_at', '>', at.idleCutoff)
     .orderBy('last_used_at', 'desc')
     .orderBy('created_at', 'desc')
     .orderBy('id')

@@ -1,5 +1,5 @@
 import type { AuditEntry } from '../audit/audit.repository.ts';
-import { auditedTransaction, type AuditTrail } from '../audit/audit.service.ts';
+import { auditedTransaction, eventPerRow, type AuditTrail } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
 import type { Db, UserRecord } from '../users/user.repository.ts';
@@ -14,10 +14,10 @@ import {
   findLiveSession,
   findRefreshToken,
   insertRefreshToken,
-  insertSessionLocked,
+  insertSessionRecorded,
   listLiveSessions,
+  lockUserForSignIn,
   revokeSession,
-  revokeSessionsBeyond,
   revokeUserSessions,
   touchSession,
   type LiveAt,
@@ -45,10 +45,28 @@ export function liveAt(deps: Deps, now = deps.now()): LiveAt {
 }
 
 /**
+ * Runs a sign-in's statement so that sign-ins of one user never overlap. On PostgreSQL: in a
+ * transaction that first locks the user's row, so the statement's snapshot holds every earlier
+ * sign-in. Embedded PGlite runs one statement at a time on its only connection, so the statement
+ * alone is already serialised, and a transaction would add two exchanges on the event loop.
+ */
+async function serialisedPerUser<T>(
+  deps: Deps,
+  userId: string,
+  run: (db: Db) => Promise<T>,
+): Promise<T> {
+  if (deps.dbh.target.kind !== 'postgres') return run(deps.db);
+  return deps.db.transaction().execute(async (trx) => {
+    await lockUserForSignIn(trx, userId);
+    return run(trx);
+  });
+}
+
+/**
  * Starts a new session (a new refresh-token family) for a user who has just proven who they are,
- * recording `audit` (which names the new session) in the same transaction. When the user already
+ * recording `audit` (which names the new session) in the same statement. When the user already
  * holds MAX_LIVE_SESSIONS live sessions, the least recently used ones end (`session_limit`, each
- * audited) in that transaction, and every instance is told once it commits.
+ * audited) in that statement too, and every instance is told once it has committed.
  * `withRefreshToken: false` makes an access-token-only session (the seed-compatible /token), which
  * ends when its access token does. Null, and nothing written, when the user was deleted or
  * disabled since the password was checked.
@@ -59,14 +77,26 @@ export async function startSession(
   meta: ClientMeta,
   options: { withRefreshToken: boolean; audit: Omit<AuditEntry, 'sessionId'> },
 ): Promise<IssuedSession | null> {
+  const now = deps.now();
   const { config } = deps;
   const { withRefreshToken } = options;
   const lifetime = withRefreshToken ? config.refreshTokenTtl : config.accessTokenTtl + 30;
   const refreshToken = withRefreshToken ? generateRefreshToken() : null;
-  const started = await auditedTransaction(deps, async (trx, trail) => {
-    const now = trail.now;
-    const sessionId = await insertSessionLocked(
-      trx,
+  const started = eventPerRow(deps, options.audit, now);
+  const ended = eventPerRow(
+    deps,
+    {
+      event: 'session.revoked',
+      reason: 'session_limit',
+      userId: user.id,
+      username: user.username,
+      ...meta,
+    },
+    now,
+  );
+  const written = await serialisedPerUser(deps, user.id, (db) =>
+    insertSessionRecorded(
+      db,
       {
         userId: user.id,
         expiresAt: new Date(now.getTime() + lifetime * 1000),
@@ -75,35 +105,18 @@ export async function startSession(
         now,
       },
       refreshToken === null ? null : hashRefreshToken(refreshToken),
-    );
-    if (sessionId === null) return null;
-    const ended = await revokeSessionsBeyond(
-      trx,
-      user.id,
-      sessionId,
-      MAX_LIVE_SESSIONS,
-      'session_limit',
-      liveAt(deps, now),
-    );
-    await trail.record(
-      { ...options.audit, sessionId },
-      ...ended.map((id): AuditEntry => ({
-        event: 'session.revoked',
-        reason: 'session_limit',
-        userId: user.id,
-        username: user.username,
-        sessionId: id,
-        ...meta,
-      })),
-    );
-    return { sessionId, ended: ended.length };
-  });
-  if (started === null) return null;
-  if (started.ended > 0) await announceRevocation(deps);
-  const access = await deps.tokens.sign(user.id, started.sessionId);
+      { keep: MAX_LIVE_SESSIONS, reason: 'session_limit', at: liveAt(deps, now) },
+      { started: started.insertPer, ended: ended.insertPer },
+    ),
+  );
+  if (written === null) return null;
+  started.log([written.id]);
+  ended.log(written.ended);
+  if (written.ended.length > 0) await announceRevocation(deps);
+  const access = await deps.tokens.sign(user.id, written.id);
   return {
     user,
-    sessionId: started.sessionId,
+    sessionId: written.id,
     accessToken: access.token,
     expiresIn: access.expiresIn,
     refreshToken,
