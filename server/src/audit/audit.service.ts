@@ -12,9 +12,8 @@ import {
  * The one way an authentication event is recorded: a row in the audit table and one JSON log line
  * (`event`, `user`, `clientAddress`, `requestId`, and the logger's `time`). Nothing else writes
  * audit rows, and each way of writing one here also logs it, so no event reaches one without the
- * other. A log line names the user by canonical
- * username (or id when no name is known) and never carries a password, code or token: it is built
- * here from the entry's named fields only.
+ * other. A line names the user by canonical username (or id when no name is known) and never
+ * carries a password, code or token: it is built here from the entry's named fields only.
  */
 
 /** Every event has a message, so a new event cannot be added without deciding how it reads. */
@@ -63,7 +62,7 @@ export interface RecordOptions {
   store?: boolean;
 }
 
-/** Records an event that is not part of a larger write: its row (unless `store: false`), then its line. */
+/** Records an event that is part of no larger write: its row (unless `store: false`), its line. */
 export async function recordEvent(
   deps: Deps,
   entry: AuditEntry,

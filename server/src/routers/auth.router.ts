@@ -4,12 +4,8 @@ import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
 import { bearerToken } from '../context.ts';
 import { clearRefreshCookie } from '../http/cookies.ts';
-import {
-  authenticate,
-  endSession,
-  logoutWithRefreshToken,
-  refreshSession,
-} from '../sessions/session.service.ts';
+import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
+import { authenticate } from '../sessions/session.service.ts';
 import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
 import { publicUser, throttled, tokenResponse } from './shapes.ts';
 
