@@ -8,6 +8,7 @@ import {
   uniqueName,
   type TestEnv,
 } from '../../test/helpers.ts';
+import { setDisabled } from '../users/admin.service.ts';
 import { MAX_LIVE_SESSIONS, startSession } from './session.service.ts';
 
 let env: TestEnv;
@@ -130,5 +131,32 @@ describe('at most MAX_LIVE_SESSIONS live sessions per user', () => {
       .where('revoked_reason', '=', 'session_limit')
       .execute();
     expect(limited).toEqual([]);
+  });
+});
+
+describe('startSession', () => {
+  it('gives a user disabled while signing in no session and writes nothing', async () => {
+    const registered = await register();
+    const user = { ...registered, createdAt: new Date(registered.createdAt) };
+    await setDisabled(env.deps, user.username, true);
+    const meta = { clientAddress: '203.0.113.9', userAgent: 'vitest', requestId: null };
+    const started = await startSession(env.deps, user, meta, {
+      withRefreshToken: true,
+      audit: { event: 'login.success', userId: user.id, username: user.username },
+    });
+    expect(started).toBeNull();
+    const written = await env.dbh.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(written).toEqual([]);
+    const events = await env.dbh.db
+      .selectFrom('audit_events')
+      .select('event')
+      .where('user_id', '=', user.id)
+      .where('event', '=', 'login.success')
+      .execute();
+    expect(events).toEqual([]);
   });
 });
