@@ -2,6 +2,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import * as m001 from './migrations/001-initial.ts';
 import * as m002 from './migrations/002-progressive-lockout.ts';
 import * as m003 from './migrations/003-sliding-throttle.ts';
+import * as m004 from './migrations/004-live-sessions-index.ts';
 import type { Database } from './schema.ts';
 
 /** Migrations are listed here (not read from disk) so bundlers and tsx see the same set. */
@@ -9,6 +10,7 @@ const migrations: Record<string, Migration> = {
   '001-initial': m001,
   '002-progressive-lockout': m002,
   '003-sliding-throttle': m003,
+  '004-live-sessions-index': m004,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

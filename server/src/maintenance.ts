@@ -1,9 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
-import {
-  insertAuditEvent,
-  lastRecordedSigningKey,
-  purgeAuditEvents,
-} from './audit/audit.repository.ts';
+import { lastRecordedSigningKey, purgeAuditEvents } from './audit/audit.repository.ts';
+import { recordEvent } from './audit/audit.service.ts';
 import type { Deps } from './services.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
@@ -79,10 +76,5 @@ export function startMaintenance(deps: Deps, intervalMs = 10 * 60_000): () => vo
 export async function recordSigningKey(deps: Deps): Promise<void> {
   const kid = deps.config.jwt.signing.kid;
   if ((await lastRecordedSigningKey(deps.db)) === kid) return;
-  await insertAuditEvent(
-    deps.db,
-    { event: 'key.rotated', reason: kid, userAgent: 'latchkey-server' },
-    deps.now(),
-  );
-  deps.logger.info({ kid }, 'signing key recorded in the audit trail');
+  await recordEvent(deps, { event: 'key.rotated', reason: kid, userAgent: 'latchkey-server' });
 }

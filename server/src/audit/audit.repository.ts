@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../users/user.repository.ts';
 
 /** Security events recorded in the audit trail (stable codes; see the README's Security section). */
@@ -28,9 +29,11 @@ export interface AuditEntry {
   sessionId?: string | null;
   clientAddress?: string | null;
   userAgent?: string | null;
+  /** The request that caused the event: logged with it, not stored in the audit table. */
+  requestId?: string | null;
 }
 
-export interface AuditRecord extends Required<AuditEntry> {
+export interface AuditRecord extends Required<Omit<AuditEntry, 'requestId'>> {
   id: number;
   occurredAt: Date;
 }
@@ -39,7 +42,7 @@ const MAX_TEXT = 512;
 const clip = (v: string | null | undefined) => (v == null ? null : v.slice(0, MAX_TEXT));
 
 /** The row an audit entry becomes (texts clipped to 512 characters). */
-export function auditRow(entry: AuditEntry, now: Date) {
+function auditRow(entry: AuditEntry, now: Date) {
   return {
     occurred_at: now,
     event: entry.event,
@@ -52,8 +55,34 @@ export function auditRow(entry: AuditEntry, now: Date) {
   };
 }
 
-export async function insertAuditEvent(db: Db, entry: AuditEntry, now: Date): Promise<void> {
-  await db.insertInto('audit_events').values(auditRow(entry, now)).execute();
+/** Only audit.service.ts calls this and the next: it also logs each event, once committed. */
+export async function insertAuditEvents(
+  db: Db,
+  entries: readonly AuditEntry[],
+  now: Date,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('audit_events')
+    .values(entries.map((entry) => auditRow(entry, now)))
+    .execute();
+}
+
+/**
+ * `entry` as one audit row per row of the CTE named `source`, whose `id` becomes the row's
+ * session: the body of a CTE, for a statement that records events about the sessions it writes.
+ */
+export function auditInsertPerRow(
+  source: string,
+  entry: AuditEntry,
+  now: Date,
+): RawBuilder<unknown> {
+  const a = auditRow(entry, now);
+  return sql`insert into audit_events
+      (occurred_at, event, reason, user_id, username, session_id, client_address, user_agent)
+    select ${a.occurred_at}::timestamptz, ${a.event}::text, ${a.reason}::text, ${a.user_id}::uuid,
+      ${a.username}::text, ${sql.id(source, 'id')}, ${a.client_address}::text, ${a.user_agent}::text
+    from ${sql.id(source)}`;
 }
 
 export async function listAuditEvents(

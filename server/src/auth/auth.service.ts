@@ -1,4 +1,5 @@
-import { insertAuditEvent, type AuditEntry } from '../audit/audit.repository.ts';
+import type { AuditEntry } from '../audit/audit.repository.ts';
+import { auditedTransaction, recordEvent, type RecordOptions } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
@@ -19,8 +20,9 @@ export interface CredentialsInput {
   password: string;
 }
 
-async function audit(deps: Deps, entry: AuditEntry): Promise<void> {
-  await insertAuditEvent(deps.db, entry, deps.now());
+/** Every event here is both an audit row and a log line (audit.service.ts). */
+function audit(deps: Deps, entry: AuditEntry, options?: RecordOptions): Promise<void> {
+  return recordEvent(deps, entry, options);
 }
 
 export async function register(
@@ -60,7 +62,7 @@ async function admittedRegister(
   }
   if ('weak' in judged) return fail('WEAK_PASSWORD', { message: judged.weak });
   const hash = judged.hash;
-  const user = await insertUser(deps.db, input.username, hash);
+  const user = await insertUser(deps.db, input.username, hash, deps.now());
   if (!user) return fail('USERNAME_TAKEN');
   await audit(deps, { event: 'register', userId: user.id, username: user.username, ...meta });
   return ok(user);
@@ -129,13 +131,25 @@ async function admittedLogin(
   await verdict.succeeded();
   if (deps.hasher.needsRehash(user.passwordHash)) {
     // Parameters changed since this hash was made: upgrade it while the password is at hand.
-    await updatePasswordHash(deps.db, user.id, await deps.hasher.hash(input.password));
+    const rehashed = await deps.hasher.hash(input.password);
+    await updatePasswordHash(deps.db, user.id, rehashed, deps.now());
   }
   const publicUser = { id: user.id, username: user.username, createdAt: user.createdAt };
   const session = await startSession(deps, publicUser, meta, {
     withRefreshToken: options.withRefreshToken ?? true,
     audit: { event: 'login.success', userId: user.id, username: user.username, ...meta },
   });
+  if (!session) {
+    // Disabled or deleted by an operator while the password was being checked.
+    await audit(deps, {
+      event: 'login.failure',
+      reason: 'disabled',
+      userId: user.id,
+      username: user.username,
+      ...meta,
+    });
+    return fail('INVALID_CREDENTIALS');
+  }
   return ok(session);
 }
 
@@ -182,22 +196,24 @@ export async function changePassword(
   );
   if (weak) return fail('WEAK_PASSWORD', { message: weak });
   const hash = await deps.hasher.hash(input.newPassword);
-  const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    await updatePasswordHash(trx, user.id, hash);
-    await revokeUserSessions(trx, user.id, 'password_changed', now, current.sessionId);
-    await insertAuditEvent(
+  const ended = await auditedTransaction(deps, async (trx, trail) => {
+    await updatePasswordHash(trx, user.id, hash, trail.now);
+    const count = await revokeUserSessions(
       trx,
-      {
-        event: 'password.changed',
-        userId: user.id,
-        username: user.username,
-        sessionId: current.sessionId,
-        ...meta,
-      },
-      now,
+      user.id,
+      'password_changed',
+      trail.now,
+      current.sessionId,
     );
+    await trail.record({
+      event: 'password.changed',
+      userId: user.id,
+      username: user.username,
+      sessionId: current.sessionId,
+      ...meta,
+    });
+    return count;
   });
-  await announceRevocation(deps);
+  if (ended > 0) await announceRevocation(deps);
   return ok(null);
 }

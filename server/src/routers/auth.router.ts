@@ -4,12 +4,8 @@ import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
 import { bearerToken } from '../context.ts';
 import { clearRefreshCookie } from '../http/cookies.ts';
-import {
-  authenticate,
-  endSession,
-  refreshSession,
-  sessionOfRefreshToken,
-} from '../sessions/session.service.ts';
+import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
+import { authenticate } from '../sessions/session.service.ts';
 import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
 import { publicUser, throttled, tokenResponse } from './shapes.ts';
 
@@ -54,17 +50,23 @@ export const authProcedures = {
     .input(z.object({ everywhere: z.boolean().optional() }).strict().optional())
     .mutation(async ({ ctx, input }) => {
       ctx.res.setCookie(clearRefreshCookie());
+      const everywhere = input?.everywhere ?? false;
+      const meta = clientMeta(ctx);
       // The cookie names the session; a bearer token is accepted too for clients without one.
-      let session =
-        ctx.req.refreshToken !== null
-          ? await sessionOfRefreshToken(ctx.deps, ctx.req.refreshToken)
-          : null;
-      if (!session && ctx.req.refreshToken === null) {
-        const bearer = bearerToken(ctx.req.authorization);
-        if (bearer.kind === 'token') session = await authenticate(ctx.deps, bearer.token);
+      if (ctx.req.refreshToken !== null) {
+        const result = await logoutWithRefreshToken(
+          ctx.deps,
+          ctx.req.refreshToken,
+          everywhere,
+          meta,
+        );
+        if (!result.ok) throw invalidSession();
+        return { ok: true as const };
       }
+      const bearer = bearerToken(ctx.req.authorization);
+      const session = bearer.kind === 'token' ? await authenticate(ctx.deps, bearer.token) : null;
       if (!session) throw invalidSession();
-      await endSession(ctx.deps, session, input?.everywhere ?? false, clientMeta(ctx));
+      await endSession(ctx.deps, session, everywhere, meta);
       return { ok: true as const };
     }),
 };

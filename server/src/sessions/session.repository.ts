@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import { auditRow, type AuditEntry } from '../audit/audit.repository.ts';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, UserRecord } from '../users/user.repository.ts';
 
 export interface NewSession {
@@ -25,36 +24,62 @@ export interface LiveAt {
 }
 
 /**
- * Inserts a session, its first refresh token (if any) and the audit event that started it (which
- * names the new session) in one statement: all of them exist or none does, in one round trip.
+ * Locks the user's row until the transaction ends (`FOR NO KEY UPDATE`: plain reads and other
+ * tables' foreign-key checks do not wait for it), so sign-ins of one user run one after another.
+ */
+export async function lockUserForSignIn(db: Db, userId: string): Promise<void> {
+  await db.selectFrom('users').select('id').where('id', '=', userId).forNoKeyUpdate().execute();
+}
+
+/** CTE bodies recording a sign-in's events, each given the name of the CTE holding session ids. */
+export interface SignInEvents {
+  started: (source: string) => RawBuilder<unknown>;
+  ended: (source: string) => RawBuilder<unknown>;
+}
+
+/**
+ * A sign-in in one statement: the session, its first refresh token (if any), the revocation of
+ * the user's live sessions beyond the `keep - 1` used most recently (the new session, invisible to
+ * the statement's own reads, is always the one more), and the events for both. Null, and nothing
+ * written, when the user no longer exists or is disabled. Two such statements for one user must
+ * not overlap (lockUserForSignIn first, in the same transaction): each counts what it sees.
  */
 export async function insertSessionRecorded(
   db: Db,
   s: NewSession,
   firstTokenHash: string | null,
-  audit: Omit<AuditEntry, 'sessionId'>,
-): Promise<string> {
-  const a = auditRow(audit, s.now);
-  const { rows } = await sql<{ id: string }>`
+  limit: { keep: number; reason: string; at: LiveAt },
+  events: SignInEvents,
+): Promise<{ id: string; ended: string[] } | null> {
+  const { at } = limit;
+  const { rows } = await sql<{ id: string; ended: string[] }>`
     with s as (
       insert into sessions (user_id, expires_at, user_agent, client_address, created_at, last_used_at)
-      values (${s.userId}, ${s.expiresAt}, ${s.userAgent}, ${s.clientAddress}, ${s.now}, ${s.now})
+      select u.id, ${s.expiresAt}::timestamptz, ${s.userAgent}::text, ${s.clientAddress}::text,
+        ${s.now}::timestamptz, ${s.now}::timestamptz
+      from users u where u.id = ${s.userId} and u.disabled_at is null
       returning id
     ), r as (
       insert into refresh_tokens (token_hash, session_id, created_at)
       select ${firstTokenHash}::text, s.id, ${s.now}::timestamptz
       from s where ${firstTokenHash}::text is not null
-    ), a as (
-      insert into audit_events
-        (occurred_at, event, reason, user_id, username, session_id, client_address, user_agent)
-      select ${a.occurred_at}::timestamptz, ${a.event}::text, ${a.reason}::text, ${a.user_id}::uuid,
-        ${a.username}::text, s.id, ${a.client_address}::text, ${a.user_agent}::text
-      from s
+    ), ended as (
+      update sessions set revoked_at = ${at.now}::timestamptz, revoked_reason = ${limit.reason}::text
+      where id in (
+        select id from sessions
+        where user_id = ${s.userId} and revoked_at is null and expires_at > ${at.now}::timestamptz
+          and last_used_at > ${at.idleCutoff}::timestamptz and exists (select 1 from s)
+        order by last_used_at desc, created_at desc, id
+        offset ${Math.max(limit.keep - 1, 0)}::int
+      )
+      returning id
+    ), started_event as (
+      ${events.started('s')}
+    ), ended_event as (
+      ${events.ended('ended')}
     )
-    select id from s`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('session insert returned no row');
-  return row.id;
+    select s.id, array(select id::text from ended) as ended from s`.execute(db);
+  return rows[0] ?? null;
 }
 
 export async function insertRefreshToken(
@@ -145,22 +170,27 @@ export async function touchSession(db: Db, sessionId: string, now: Date): Promis
   await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
 }
 
-/** Revokes one session (optionally only if it belongs to `userId`); returns whether it was live. */
+/**
+ * Revokes one session (optionally only if it belongs to `userId`); returns its owner when it was
+ * still unrevoked, null otherwise (unknown, someone else's, or already revoked).
+ */
 export async function revokeSession(
   db: Db,
   sessionId: string,
   reason: string,
   now: Date,
   userId?: string,
-): Promise<boolean> {
+): Promise<{ id: string; username: string } | null> {
   let query = db
-    .updateTable('sessions')
+    .updateTable('sessions as s')
+    .from('users as u')
     .set({ revoked_at: now, revoked_reason: reason })
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null);
-  if (userId !== undefined) query = query.where('user_id', '=', userId);
-  const result = await query.executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+    .whereRef('u.id', '=', 's.user_id')
+    .where('s.id', '=', sessionId)
+    .where('s.revoked_at', 'is', null);
+  if (userId !== undefined) query = query.where('s.user_id', '=', userId);
+  const row = await query.returning(['u.id', 'u.username']).executeTakeFirst();
+  return row ?? null;
 }
 
 /** Revokes every live session of a user except `keepSessionId`; returns how many. */
@@ -181,10 +211,12 @@ export async function revokeUserSessions(
   return Number(result.numUpdatedRows);
 }
 
+/** The user's live sessions, most recently used first, at most `limit` of them. */
 export async function listLiveSessions(
   db: Db,
   userId: string,
   at: LiveAt,
+  limit: number,
 ): Promise<SessionRecord[]> {
   const rows = await db
     .selectFrom('sessions')
@@ -194,6 +226,9 @@ export async function listLiveSessions(
     .where('expires_at', '>', at.now)
     .where('last_used_at', '>', at.idleCutoff)
     .orderBy('last_used_at', 'desc')
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
     .execute();
   return rows.map((r) => ({
     id: r.id,

@@ -1,26 +1,26 @@
-import { insertAuditEvent, type AuditEntry } from '../audit/audit.repository.ts';
-import { fail, ok, type ClientMeta, type Result } from '../result.ts';
+import type { AuditEntry } from '../audit/audit.repository.ts';
+import { auditedTransaction, eventPerRow } from '../audit/audit.service.ts';
+import type { ClientMeta } from '../result.ts';
 import type { Deps } from '../services.ts';
-import type { UserRecord } from '../users/user.repository.ts';
+import type { Db, UserRecord } from '../users/user.repository.ts';
 import { announceRevocation } from './revocation.ts';
+import { generateRefreshToken, hashRefreshToken } from './refresh-token.ts';
 import {
-  generateRefreshToken,
-  hashRefreshToken,
-  isWellFormedRefreshToken,
-} from './refresh-token.ts';
-import {
-  consumeRefreshToken,
   findLiveSession,
-  findRefreshToken,
-  insertRefreshToken,
   insertSessionRecorded,
   listLiveSessions,
+  lockUserForSignIn,
   revokeSession,
-  revokeUserSessions,
-  touchSession,
   type LiveAt,
   type SessionRecord,
 } from './session.repository.ts';
+
+/**
+ * The most live sessions one user may hold (the contract's number): a sign-in beyond it ends the
+ * session used least recently, so `sessions.list` never returns more.
+ */
+export const MAX_LIVE_SESSIONS = 100;
+const LIMIT_REASON = 'session_limit';
 
 export interface IssuedSession {
   user: UserRecord;
@@ -31,159 +31,91 @@ export interface IssuedSession {
   refreshToken: string | null;
 }
 
-export function liveAt(deps: Deps): LiveAt {
-  const now = deps.now();
+export function liveAt(deps: Deps, now = deps.now()): LiveAt {
   return { now, idleCutoff: new Date(now.getTime() - deps.config.refreshIdleTtl * 1000) };
 }
 
 /**
+ * Runs a sign-in's statement so that sign-ins of one user never overlap. On PostgreSQL: in a
+ * transaction that first locks the user's row, so the statement's snapshot holds every earlier
+ * sign-in. Embedded PGlite runs one statement at a time on its only connection, so the statement
+ * alone is already serialised, and a transaction would add two exchanges on the event loop.
+ */
+async function serialisedPerUser<T>(
+  deps: Deps,
+  userId: string,
+  run: (db: Db) => Promise<T>,
+): Promise<T> {
+  if (deps.dbh.target.kind !== 'postgres') return run(deps.db);
+  return deps.db.transaction().execute(async (trx) => {
+    await lockUserForSignIn(trx, userId);
+    return run(trx);
+  });
+}
+
+/**
  * Starts a new session (a new refresh-token family) for a user who has just proven who they are,
- * recording `audit` (which names the new session) in the same statement.
+ * recording `audit` (which names the new session) in the same statement. When the user already
+ * holds MAX_LIVE_SESSIONS live sessions, the least recently used ones end (`session_limit`, each
+ * audited) in that statement too, and every instance is told once it has committed.
  * `withRefreshToken: false` makes an access-token-only session (the seed-compatible /token), which
- * ends when its access token does.
+ * ends when its access token does. Null, and nothing written, when the user was deleted or
+ * disabled since the password was checked.
  */
 export async function startSession(
   deps: Deps,
   user: UserRecord,
   meta: ClientMeta,
   options: { withRefreshToken: boolean; audit: Omit<AuditEntry, 'sessionId'> },
-): Promise<IssuedSession> {
+): Promise<IssuedSession | null> {
   const now = deps.now();
   const { config } = deps;
   const { withRefreshToken } = options;
   const lifetime = withRefreshToken ? config.refreshTokenTtl : config.accessTokenTtl + 30;
   const refreshToken = withRefreshToken ? generateRefreshToken() : null;
-  const sessionId = await insertSessionRecorded(
-    deps.db,
+  const started = eventPerRow(deps, options.audit, now);
+  const ended = eventPerRow(
+    deps,
     {
+      event: 'session.revoked',
+      reason: LIMIT_REASON,
       userId: user.id,
-      expiresAt: new Date(now.getTime() + lifetime * 1000),
-      userAgent: meta.userAgent?.slice(0, 512) ?? null,
-      clientAddress: meta.clientAddress,
-      now,
+      username: user.username,
+      ...meta,
     },
-    refreshToken === null ? null : hashRefreshToken(refreshToken),
-    options.audit,
+    now,
   );
-  const access = await deps.tokens.sign(user.id, sessionId);
+  const written = await serialisedPerUser(deps, user.id, (db) =>
+    insertSessionRecorded(
+      db,
+      {
+        userId: user.id,
+        expiresAt: new Date(now.getTime() + lifetime * 1000),
+        userAgent: meta.userAgent?.slice(0, 512) ?? null,
+        clientAddress: meta.clientAddress,
+        now,
+      },
+      refreshToken === null ? null : hashRefreshToken(refreshToken),
+      { keep: MAX_LIVE_SESSIONS, reason: LIMIT_REASON, at: liveAt(deps, now) },
+      { started: started.insertPer, ended: ended.insertPer },
+    ),
+  );
+  if (written === null) return null;
+  started.log([written.id]);
+  ended.log(written.ended);
+  if (written.ended.length > 0) await announceRevocation(deps);
+  const access = await deps.tokens.sign(user.id, written.id);
   return {
     user,
-    sessionId,
+    sessionId: written.id,
     accessToken: access.token,
     expiresIn: access.expiresIn,
     refreshToken,
   };
 }
 
-/**
- * Rotates a refresh token: one atomic consume, then a successor in the same transaction.
- * Presenting a token that was already rotated revokes the whole session (RFC 9700 reuse
- * detection), except for the immediate predecessor within the grace window, which gets a fresh
- * access token but no second successor (two tabs refreshing at once share the cookie jar).
- */
-export async function refreshSession(
-  deps: Deps,
-  presented: string | null,
-  meta: ClientMeta,
-): Promise<Result<IssuedSession, 'INVALID_REFRESH_TOKEN'>> {
-  if (presented === null || !isWellFormedRefreshToken(presented)) {
-    return fail('INVALID_REFRESH_TOKEN');
-  }
-  const hash = hashRefreshToken(presented);
-  const successor = generateRefreshToken();
-  const at = liveAt(deps);
-  const outcome = await deps.db.transaction().execute(async (trx) => {
-    const sessionId = await consumeRefreshToken(trx, hash, hashRefreshToken(successor), at.now);
-    if (sessionId !== null) {
-      const user = await findLiveSession(trx, sessionId, at);
-      if (!user) return { kind: 'dead' as const };
-      await insertRefreshToken(trx, sessionId, hashRefreshToken(successor), at.now);
-      await touchSession(trx, sessionId, at.now);
-      return { kind: 'rotated' as const, sessionId, user };
-    }
-    const previous = await findRefreshToken(trx, hash);
-    if (!previous) return { kind: 'unknown' as const };
-    const graceMs = deps.config.refreshGraceSeconds * 1000;
-    const inGrace =
-      previous.rotatedAt !== null &&
-      previous.successorUnused &&
-      at.now.getTime() - previous.rotatedAt.getTime() <= graceMs;
-    if (inGrace) {
-      const user = await findLiveSession(trx, previous.sessionId, at);
-      return user
-        ? { kind: 'grace' as const, sessionId: previous.sessionId, user }
-        : { kind: 'dead' as const };
-    }
-    const revoked = await revokeSession(trx, previous.sessionId, 'refresh_reuse', at.now);
-    if (revoked) {
-      await insertAuditEvent(
-        trx,
-        { event: 'refresh.reuse_detected', sessionId: previous.sessionId, ...meta },
-        at.now,
-      );
-    }
-    return { kind: 'reused' as const, sessionId: previous.sessionId };
-  });
-  if (outcome.kind === 'reused') {
-    await announceRevocation(deps);
-    deps.logger.warn(
-      { requestId: meta.requestId ?? null, sessionId: outcome.sessionId },
-      'refresh token reuse: session revoked',
-    );
-  }
-  if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') {
-    return fail('INVALID_REFRESH_TOKEN');
-  }
-  const access = await deps.tokens.sign(outcome.user.id, outcome.sessionId);
-  return ok({
-    user: outcome.user,
-    sessionId: outcome.sessionId,
-    accessToken: access.token,
-    expiresIn: access.expiresIn,
-    refreshToken: outcome.kind === 'rotated' ? successor : null,
-  });
-}
-
-/** The session a refresh token belongs to, if that session is still live. */
-export async function sessionOfRefreshToken(
-  deps: Deps,
-  presented: string,
-): Promise<{ sessionId: string; user: UserRecord } | null> {
-  if (!isWellFormedRefreshToken(presented)) return null;
-  const token = await findRefreshToken(deps.db, hashRefreshToken(presented));
-  if (!token) return null;
-  const user = await findLiveSession(deps.db, token.sessionId, liveAt(deps));
-  return user ? { sessionId: token.sessionId, user } : null;
-}
-
-/** Ends one session, or every session of its user. */
-export async function endSession(
-  deps: Deps,
-  session: { sessionId: string; user: UserRecord },
-  everywhere: boolean,
-  meta: ClientMeta,
-): Promise<void> {
-  const now = deps.now();
-  await deps.db.transaction().execute(async (trx) => {
-    if (everywhere) await revokeUserSessions(trx, session.user.id, 'logout_everywhere', now);
-    else await revokeSession(trx, session.sessionId, 'logout', now);
-    await insertAuditEvent(
-      trx,
-      {
-        event: everywhere ? 'logout.everywhere' : 'logout',
-        userId: session.user.id,
-        username: session.user.username,
-        sessionId: session.sessionId,
-        ...meta,
-      },
-      now,
-    );
-  });
-  await announceRevocation(deps);
-}
-
 export async function listSessions(deps: Deps, userId: string): Promise<SessionRecord[]> {
-  return listLiveSessions(deps.db, userId, liveAt(deps));
+  return listLiveSessions(deps.db, userId, liveAt(deps), MAX_LIVE_SESSIONS);
 }
 
 /** Revokes one of the user's own sessions; false when it is not theirs or already ended. */
@@ -193,17 +125,18 @@ export async function revokeOwnSession(
   sessionId: string,
   meta: ClientMeta,
 ): Promise<boolean> {
-  const now = deps.now();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
-    const revoked = await revokeSession(trx, sessionId, 'revoked_by_user', now, user.id);
-    if (revoked) {
-      await insertAuditEvent(
-        trx,
-        { event: 'session.revoked', userId: user.id, username: user.username, sessionId, ...meta },
-        now,
-      );
+  const revoked = await auditedTransaction(deps, async (trx, trail) => {
+    const owner = await revokeSession(trx, sessionId, 'revoked_by_user', trail.now, user.id);
+    if (owner) {
+      await trail.record({
+        event: 'session.revoked',
+        userId: user.id,
+        username: user.username,
+        sessionId,
+        ...meta,
+      });
     }
-    return revoked;
+    return owner !== null;
   });
   if (revoked) await announceRevocation(deps);
   return revoked;

@@ -1,5 +1,6 @@
 import { registerInputSchema, usernameSchema, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
-import { insertAuditEvent, type AuditEvent } from '../audit/audit.repository.ts';
+import type { AuditEntry, AuditEvent } from '../audit/audit.repository.ts';
+import { auditedTransaction } from '../audit/audit.service.ts';
 import { passwordPolicyReason } from '../auth/password-policy.ts';
 import { fail, ok, type Result } from '../result.ts';
 import type { Deps } from '../services.ts';
@@ -15,7 +16,11 @@ import {
   type UserRecord,
 } from './user.repository.ts';
 
-/** Operator actions (the CLI). Each one is audited; each that locks a user out ends their sessions. */
+/**
+ * Operator actions (the CLI). Each one changes the user, ends the sessions it must end and writes
+ * its audit event in one transaction: a failure anywhere leaves everything as it was, never a new
+ * password with the old sessions alive. Revocations are announced only after the commit.
+ */
 
 type AdminFailure = 'INVALID_INPUT' | 'USERNAME_TAKEN' | 'NO_SUCH_USER';
 
@@ -28,9 +33,12 @@ function canonical(name: string): Result<string, AdminFailure> {
     : fail('INVALID_INPUT', { message: parsed.error.issues[0]?.message ?? 'Invalid username' });
 }
 
-async function audit(deps: Deps, event: AuditEvent, userId: string, username: string) {
-  await insertAuditEvent(deps.db, { event, userId, username, ...OPERATOR }, deps.now());
-}
+const operatorEvent = (event: AuditEvent, user: { id: string; username: string }): AuditEntry => ({
+  event,
+  userId: user.id,
+  username: user.username,
+  ...OPERATOR,
+});
 
 function checkNewPassword(
   deps: Deps,
@@ -58,10 +66,13 @@ export async function createUser(
   if (!username.ok) return username;
   const pw = checkNewPassword(deps, username.value, password);
   if (!pw.ok) return pw;
-  const user = await insertUser(deps.db, username.value, await deps.hasher.hash(pw.value));
-  if (!user) return fail('USERNAME_TAKEN');
-  await audit(deps, 'user.created', user.id, user.username);
-  return ok(user);
+  const hash = await deps.hasher.hash(pw.value);
+  const user = await auditedTransaction(deps, async (trx, trail) => {
+    const created = await insertUser(trx, username.value, hash, trail.now);
+    if (created) await trail.record(operatorEvent('user.created', created));
+    return created;
+  });
+  return user ? ok(user) : fail('USERNAME_TAKEN');
 }
 
 async function existing(deps: Deps, name: string) {
@@ -81,10 +92,14 @@ export async function setPassword(
   const pw = checkNewPassword(deps, user.value.username, password);
   if (!pw.ok) return pw;
   const hash = await deps.hasher.hash(pw.value);
-  await updatePasswordHash(deps.db, user.value.id, hash);
-  await revokeUserSessions(deps.db, user.value.id, 'password_set', deps.now());
-  await announceRevocation(deps);
-  await audit(deps, 'user.password_set', user.value.id, user.value.username);
+  const ended = await auditedTransaction(deps, async (trx, trail) => {
+    if (!(await updatePasswordHash(trx, user.value.id, hash, trail.now))) return null;
+    const count = await revokeUserSessions(trx, user.value.id, 'password_set', trail.now);
+    await trail.record(operatorEvent('user.password_set', user.value));
+    return count;
+  });
+  if (ended === null) return fail('NO_SUCH_USER');
+  if (ended > 0) await announceRevocation(deps);
   return ok(null);
 }
 
@@ -95,16 +110,15 @@ export async function setDisabled(
 ): Promise<Result<null, AdminFailure>> {
   const user = await existing(deps, name);
   if (!user.ok) return user;
-  const now = deps.now();
-  await setUserDisabled(deps.db, user.value.username, disabled ? now : null);
-  if (disabled) await revokeUserSessions(deps.db, user.value.id, 'user_disabled', now);
-  await announceRevocation(deps);
-  await audit(
-    deps,
-    disabled ? 'user.disabled' : 'user.enabled',
-    user.value.id,
-    user.value.username,
-  );
+  const changed = await auditedTransaction(deps, async (trx, trail) => {
+    if (!(await setUserDisabled(trx, user.value.id, disabled, trail.now))) return false;
+    if (disabled) await revokeUserSessions(trx, user.value.id, 'user_disabled', trail.now);
+    await trail.record(operatorEvent(disabled ? 'user.disabled' : 'user.enabled', user.value));
+    return true;
+  });
+  if (!changed) return fail('NO_SUCH_USER');
+  // Even with no session to revoke, another instance may hold this user's sessions in its cache.
+  if (disabled) await announceRevocation(deps);
   return ok(null);
 }
 
@@ -112,9 +126,13 @@ export async function removeUser(deps: Deps, name: string): Promise<Result<null,
   const user = await existing(deps, name);
   if (!user.ok) return user;
   // Sessions go with the user (ON DELETE CASCADE), so its access tokens stop verifying at once.
-  await deleteUser(deps.db, user.value.username);
+  const deleted = await auditedTransaction(deps, async (trx, trail) => {
+    if (!(await deleteUser(trx, user.value.id))) return false;
+    await trail.record(operatorEvent('user.deleted', user.value));
+    return true;
+  });
+  if (!deleted) return fail('NO_SUCH_USER');
   await announceRevocation(deps);
-  await audit(deps, 'user.deleted', user.value.id, user.value.username);
   return ok(null);
 }
 
@@ -124,9 +142,12 @@ export async function revokeAllSessions(
 ): Promise<Result<number, AdminFailure>> {
   const user = await existing(deps, name);
   if (!user.ok) return user;
-  const count = await revokeUserSessions(deps.db, user.value.id, 'revoked_by_operator', deps.now());
-  await announceRevocation(deps);
-  await audit(deps, 'sessions.revoked_all', user.value.id, user.value.username);
+  const count = await auditedTransaction(deps, async (trx, trail) => {
+    const ended = await revokeUserSessions(trx, user.value.id, 'revoked_by_operator', trail.now);
+    await trail.record(operatorEvent('sessions.revoked_all', user.value));
+    return ended;
+  });
+  if (count > 0) await announceRevocation(deps);
   return ok(count);
 }
 

@@ -54,46 +54,51 @@ export async function insertUser(
   db: Db,
   username: string,
   passwordHash: string,
+  now: Date,
 ): Promise<UserRecord | null> {
   const row = await db
     .insertInto('users')
-    .values({ username, password_hash: passwordHash })
+    .values({ username, password_hash: passwordHash, created_at: now, updated_at: now })
     .onConflict((oc) => oc.column('username').doNothing())
     .returning(['id', 'username', 'created_at'])
     .executeTakeFirst();
   return row ? { id: row.id, username: row.username, createdAt: row.created_at } : null;
 }
 
-export async function updatePasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
-  await db
+/** Replaces a password hash; false when there is no such user. */
+export async function updatePasswordHash(
+  db: Db,
+  id: string,
+  passwordHash: string,
+  now: Date,
+): Promise<boolean> {
+  const result = await db
     .updateTable('users')
-    .set({ password_hash: passwordHash, updated_at: new Date() })
+    .set({ password_hash: passwordHash, updated_at: now })
     .where('id', '=', id)
-    .execute();
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
-/** Sets or clears disabled_at; returns the user id, or null when there is no such user. */
+/** Disables a user (from `now`) or enables one; false when there is no such user. */
 export async function setUserDisabled(
   db: Db,
-  username: string,
-  disabledAt: Date | null,
-): Promise<string | null> {
-  const row = await db
+  id: string,
+  disabled: boolean,
+  now: Date,
+): Promise<boolean> {
+  const result = await db
     .updateTable('users')
-    .set({ disabled_at: disabledAt, updated_at: new Date() })
-    .where('username', '=', username)
-    .returning('id')
+    .set({ disabled_at: disabled ? now : null, updated_at: now })
+    .where('id', '=', id)
     .executeTakeFirst();
-  return row?.id ?? null;
+  return result.numUpdatedRows > 0n;
 }
 
-export async function deleteUser(db: Db, username: string): Promise<string | null> {
-  const row = await db
-    .deleteFrom('users')
-    .where('username', '=', username)
-    .returning('id')
-    .executeTakeFirst();
-  return row?.id ?? null;
+/** Deletes a user, and with it (ON DELETE CASCADE) every session; false when there is none. */
+export async function deleteUser(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }
 
 export async function listUsers(db: Db): Promise<Array<UserRecord & { disabledAt: Date | null }>> {
