@@ -54,10 +54,13 @@ async function admittedRegister(
     return { hash: await hashing.hash(input.password) } as const;
   });
   if (judged.throttled) {
-    // One event per lockout, not per refusal: a client hammering a lock writes nothing more.
-    if (judged.throttled.lockoutStarted) {
-      await audit(deps, { event: 'register.throttled', username: input.username, ...meta });
-    }
+    // Every refusal is logged; only the one that starts a lockout is stored, so a client
+    // hammering a lock does not grow the audit table.
+    await audit(
+      deps,
+      { event: 'register.throttled', username: input.username, ...meta },
+      { store: judged.throttled.lockoutStarted },
+    );
     return fail('THROTTLED', { retryAfter: judged.throttled.retryAfter });
   }
   if ('weak' in judged) return fail('WEAK_PASSWORD', { message: judged.weak });
@@ -108,10 +111,12 @@ async function admittedLogin(
     return { verdict: counted, user: found, matches: same };
   });
   if (!verdict.allowed) {
-    // One event per lockout, not per refusal: hammering a lock writes nothing more.
-    if (verdict.lockoutStarted) {
-      await audit(deps, { event: 'login.throttled', username: input.username, ...meta });
-    }
+    // Every refusal is logged; only the one that starts a lockout is stored (see above).
+    await audit(
+      deps,
+      { event: 'login.throttled', username: input.username, ...meta },
+      { store: verdict.lockoutStarted },
+    );
     return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   }
   let reason: 'unknown_user' | 'bad_password' | 'disabled' | null = null;
