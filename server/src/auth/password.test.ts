@@ -79,7 +79,7 @@ describe('hashing with the production parameters', () => {
 
   it('verifies hashes written by other argon2 implementations, and upgrades the weaker kinds', async () => {
     const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
-    // Written by the `argon2` npm package (node-argon2 0.44), which orders the parameters m,p,t.
+    // Written by an older release of the `argon2` npm package, which ordered the parameters m,p,t.
     const fromNodeArgon2 =
       '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8';
     const argon2i =
@@ -92,17 +92,42 @@ describe('hashing with the production parameters', () => {
     expect(hasher.needsRehash(argon2i)).toBe(true); // not argon2id: rehashed at the next login
     await hasher.close();
   });
+
+  it('verifies hashes written by @node-rs/argon2, and tells when a hash of either library is outdated', async () => {
+    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
+    // Written by @node-rs/argon2 2.2.1, which hashed this project's passwords before `argon2`.
+    const fromNodeRs =
+      '$argon2id$v=19$m=19456,t=2,p=1$SiJrc1waZ2R/mQ3blfBSLw$DM6mNtqaK2UcPmJWFHU1mruom/Lfe4PMDZ8TMmMreMs';
+    const cheapFromNodeRs =
+      '$argon2id$v=19$m=1024,t=1,p=1$wskYGOO845W+qgJ6vVvE9Q$et/0Pd/q0yp8Su+tMqVbo54fu6vuXIxtVWCvl5v3Mj8';
+    const secret = 'correct horse battery staple';
+    await expect(hasher.verify(fromNodeRs, secret)).resolves.toBe(true);
+    await expect(hasher.verify(fromNodeRs, `${secret}!`)).resolves.toBe(false);
+    await expect(hasher.verify(cheapFromNodeRs, secret)).resolves.toBe(true);
+    await expect(hasher.verify(cheapFromNodeRs, secret.toUpperCase())).resolves.toBe(false);
+    expect(hasher.needsRehash(fromNodeRs)).toBe(false);
+    expect(hasher.needsRehash(cheapFromNodeRs)).toBe(true);
+    // And the same for this hasher's own hashes, written by `argon2`.
+    const own = await hasher.hash(secret);
+    const cheap = await createPasswordHasher(CHEAP, { concurrency: 1 });
+    const cheapOwn = await cheap.hash(secret);
+    await cheap.close();
+    expect(hasher.needsRehash(own)).toBe(false);
+    expect(hasher.needsRehash(cheapOwn)).toBe(true);
+    await expect(hasher.verify(cheapOwn, secret)).resolves.toBe(true);
+    await hasher.close();
+  });
 });
 
-describe('hashing threads', () => {
-  /** Field 19 of /proc/<pid>/task/<tid>/stat is the thread's niceness. */
+describe('the hashing process', () => {
+  /** Field 19 of /proc/<tid>/stat is the thread's niceness. */
   function niceOf(tid: number): number {
-    const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${tid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
   }
 
   it.runIf(existsSync('/proc/thread-self'))(
-    'hash on their own threads at the configured niceness, never on the event loop',
+    'hashes on threads of its own at the configured niceness, never on the event loop',
     async () => {
       const hasher = await createPasswordHasher(CHEAP, { concurrency: 2, nice: 7 });
       expect(await hasher.threads()).toEqual([]); // started on first use
@@ -114,13 +139,17 @@ describe('hashing threads', () => {
         expect(tid).not.toBe(process.pid);
         expect(nice).toBe(7);
         expect(niceOf(tid ?? 0)).toBe(7);
+        // A thread of the hashing process (not of this one), named for `top -H` and the benchmark.
+        const status = readFileSync(`/proc/${tid}/status`, 'utf8');
+        expect(/^Tgid:\s+(\d+)$/m.exec(status)?.[1]).not.toBe(String(process.pid));
+        expect(readFileSync(`/proc/${tid}/comm`, 'utf8').trim()).toBe('latchkey-hash');
       }
       expect(niceOf(process.pid)).toBe(0); // the event loop keeps its priority
       await hasher.close();
     },
   );
 
-  it('fails the job in progress when its thread stops, and starts a new thread for the next', async () => {
+  it('fails the job in progress when it stops, and starts again for the next', async () => {
     const hasher = await createPasswordHasher(
       { memoryCost: 19_456, timeCost: 50, parallelism: 1 },
       { concurrency: 1 },
@@ -128,7 +157,7 @@ describe('hashing threads', () => {
     const slow = hasher.hash(PASSWORD);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await hasher.close(0); // no grace: the job in progress is cut short
-    await expect(slow).rejects.toThrow('password hashing thread stopped');
+    await expect(slow).rejects.toThrow('password hashing process stopped');
     await expect(hasher.verify('garbage', PASSWORD)).resolves.toBe(false);
     await hasher.close();
   });
