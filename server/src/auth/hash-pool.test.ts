@@ -77,30 +77,56 @@ describe.runIf(hasProc)('when the hashing process dies', () => {
 });
 
 describe.runIf(hasProc)('the hashing process and its parent', () => {
-  it('keeps no parent alive while idle, and ends with it', async () => {
+  /**
+   * Runs `body` as a CLI-shaped script with a `hasher` (cheap parameters, one thread) in scope.
+   * Top-level await: Node exits 13 if the event loop empties while the script still waits.
+   * spawnSync also waits for the hashing process, which shares the script's stdout and stderr.
+   */
+  function runScript(body: string) {
     const module = pathToFileURL(fileURLToPath(new URL('./password.ts', import.meta.url))).href;
-    // A CLI's shape: hash once, never close the hasher; the process must still end by itself.
     const script = `
       const { createPasswordHasher } = await import(${JSON.stringify(module)});
       const hasher = await createPasswordHasher(${JSON.stringify(CHEAP)}, { concurrency: 1 });
-      const hash = await hasher.hash('an idle hasher must not hold the process');
-      const [thread] = await hasher.threads();
-      console.log(JSON.stringify({ hash, tid: thread?.tid }));
+      ${body}
     `;
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script],
-      { encoding: 'utf8', timeout: 20_000 },
-    );
-    expect(run.error).toBeUndefined(); // not killed by the timeout
+    return spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+  }
+
+  it.each([
+    ['leaves the hasher open', ''],
+    ['closes the hasher', 'await hasher.close();'],
+  ])(
+    'keeps it alive while it hashes or closes, not while idle, and ends with it: a script that %s',
+    async (_, close) => {
+      const run = runScript(`
+        const hash = await hasher.hash('an idle hasher must not hold the process');
+        const [thread] = await hasher.threads();
+        ${close}
+        console.log(JSON.stringify({ hash, tid: thread?.tid }));
+      `);
+      expect(run.error).toBeUndefined(); // not killed by the timeout
+      expect(run.status).toBe(0);
+      const { hash, tid } = JSON.parse(run.stdout) as { hash: string; tid: number };
+      expect(hash).toMatch(/^\$argon2id\$/);
+      // The hashing process (its thread ids go with it) has ended with its parent.
+      const deadline = Date.now() + 5000;
+      while (running(tid) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(running(tid)).toBe(false);
+      expect(run.stderr).toBe('');
+    },
+  );
+
+  it('ends quietly when its parent leaves before it has started', () => {
+    const run = runScript(`
+      void hasher.hash('the parent leaves before the hashing process is ready');
+      setTimeout(() => process.exit(0), 5);
+    `);
     expect(run.status).toBe(0);
-    const { hash, tid } = JSON.parse(run.stdout) as { hash: string; tid: number };
-    expect(hash).toMatch(/^\$argon2id\$/);
-    // The hashing process (its thread ids are gone with it) saw its parent leave and exited.
-    const deadline = Date.now() + 5000;
-    while (running(tid) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(running(tid)).toBe(false);
+    expect(run.stderr).toBe('');
   });
 });

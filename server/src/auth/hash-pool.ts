@@ -47,11 +47,14 @@ class HashProcess {
       env,
       serialization: 'json',
     });
-    this.idleRefs(false);
+    // Referenced while it starts: a job is waiting for it.
     let markReady: (ready: Ready | null) => void = () => {};
     this.ready = new Promise((resolve) => (markReady = resolve));
     this.child.on('message', (message: Ready | Reply) => {
-      if ('ready' in message) return markReady(message);
+      if ('ready' in message) {
+        this.idleRefs(this.pending.size > 0);
+        return markReady(message);
+      }
       const pending = this.pending.get(message.id);
       if (!pending) return;
       this.pending.delete(message.id);
@@ -100,6 +103,7 @@ class HashProcess {
   async stop(): Promise<void> {
     if (this.dead) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.ref(); // whoever awaits this waits for the exit
     this.child.kill('SIGTERM');
     await exited;
   }

@@ -65,8 +65,11 @@ for (const tid of pool) {
 
 /** @param {object} message */
 function send(message) {
-  // The parent may be gone already; 'disconnect' below ends this process then.
-  if (process.connected) process.send?.(message);
+  if (!process.connected) return; // the parent is gone: 'disconnect' below ends this process
+  // A write that fails (the parent died meanwhile) ends it too, instead of an unhandled 'error'.
+  process.send?.(message, undefined, {}, (error) => {
+    if (error) process.exit(0);
+  });
 }
 
 process.on('disconnect', () => process.exit(0));
