@@ -35,6 +35,8 @@ class HashProcess {
     { resolve(v: string | boolean): void; reject(e: Error): void }
   >();
   private nextId = 0;
+  /** Jobs given to this process and not yet ended, those waiting for it to start included. */
+  private assigned = 0;
   dead = false;
 
   constructor(size: number, nice: number, params: Argon2Params, onDead: () => void) {
@@ -77,19 +79,28 @@ class HashProcess {
     this.child.on('exit', die);
   }
 
-  get busy(): number {
-    return this.pending.size;
-  }
-
-  /** Resolves when every job in progress has ended (or the process has died). */
+  /** Resolves when every job given to it has ended (or the process has died). */
   idle(): Promise<void> {
     return new Promise((resolve) => {
-      const check = () => (this.pending.size > 0 && !this.dead ? setTimeout(check, 5) : resolve());
+      const check = () => (this.assigned > 0 && !this.dead ? setTimeout(check, 5) : resolve());
       check();
     });
   }
 
-  run(job: Job): Promise<string | boolean> {
+  /** Runs a job once the process is ready; its time starts then. */
+  async run(job: Job): Promise<Timed<string | boolean>> {
+    this.assigned++;
+    try {
+      if (!(await this.ready)) throw new HashProcessError('password hashing process stopped');
+      const startedAt = performance.now();
+      const value = await this.dispatch(job);
+      return { value, startedAt, ms: performance.now() - startedAt };
+    } finally {
+      this.assigned--;
+    }
+  }
+
+  private dispatch(job: Job): Promise<string | boolean> {
     if (this.dead) return Promise.reject(new HashProcessError('password hashing process stopped'));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
@@ -189,12 +200,7 @@ export class HashPool {
       this.running++;
     }
     try {
-      const process = this.current();
-      // A new process takes a while to start; that is no part of the job's time.
-      if (!(await process.ready)) throw new HashProcessError('password hashing process stopped');
-      const startedAt = performance.now();
-      const value = await process.run(job);
-      return { value, startedAt, ms: performance.now() - startedAt };
+      return await this.current().run(job);
     } finally {
       const next = this.backlog.shift();
       if (next) next();

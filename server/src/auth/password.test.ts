@@ -10,7 +10,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import { createDeps } from '../services.ts';
-import { createPasswordHasher, passwordPolicyReason } from './password.ts';
+import { createPasswordHasher, passwordPolicyReason, type PasswordHasher } from './password.ts';
 
 const PRODUCTION = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const CHEAP = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
@@ -77,45 +77,52 @@ describe('hashing with the production parameters', () => {
     await hasher.close();
   });
 
-  it('verifies hashes written by other argon2 implementations, and upgrades the weaker kinds', async () => {
-    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
-    // Written by an older release of the `argon2` npm package, which ordered the parameters m,p,t.
-    const fromNodeArgon2 =
-      '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8';
-    const argon2i =
-      '$argon2i$v=19$m=19456,p=1,t=2$FkRfG8UfVjPk5MyV31BmZw$9BwRDJsZrpyw6vMtvP7u1Ei9VFPRPk4bH41ofp8VGp4';
+  describe('hashes written before', () => {
     const secret = 'correct horse battery staple';
-    await expect(hasher.verify(fromNodeArgon2, secret)).resolves.toBe(true);
-    await expect(hasher.verify(fromNodeArgon2, `${secret}!`)).resolves.toBe(false);
-    expect(hasher.needsRehash(fromNodeArgon2)).toBe(false);
-    await expect(hasher.verify(argon2i, secret)).resolves.toBe(true);
-    expect(hasher.needsRehash(argon2i)).toBe(true); // not argon2id: rehashed at the next login
-    await hasher.close();
-  });
+    let hasher: PasswordHasher;
+    beforeAll(async () => {
+      hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
+    });
+    afterAll(() => hasher.close());
 
-  it('verifies hashes written by @node-rs/argon2, and tells when a hash of either library is outdated', async () => {
-    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
-    // Written by @node-rs/argon2 2.2.1, which hashed this project's passwords before `argon2`.
-    const fromNodeRs =
-      '$argon2id$v=19$m=19456,t=2,p=1$SiJrc1waZ2R/mQ3blfBSLw$DM6mNtqaK2UcPmJWFHU1mruom/Lfe4PMDZ8TMmMreMs';
-    const cheapFromNodeRs =
-      '$argon2id$v=19$m=1024,t=1,p=1$wskYGOO845W+qgJ6vVvE9Q$et/0Pd/q0yp8Su+tMqVbo54fu6vuXIxtVWCvl5v3Mj8';
-    const secret = 'correct horse battery staple';
-    await expect(hasher.verify(fromNodeRs, secret)).resolves.toBe(true);
-    await expect(hasher.verify(fromNodeRs, `${secret}!`)).resolves.toBe(false);
-    await expect(hasher.verify(cheapFromNodeRs, secret)).resolves.toBe(true);
-    await expect(hasher.verify(cheapFromNodeRs, secret.toUpperCase())).resolves.toBe(false);
-    expect(hasher.needsRehash(fromNodeRs)).toBe(false);
-    expect(hasher.needsRehash(cheapFromNodeRs)).toBe(true);
-    // And the same for this hasher's own hashes, written by `argon2`.
-    const own = await hasher.hash(secret);
-    const cheap = await createPasswordHasher(CHEAP, { concurrency: 1 });
-    const cheapOwn = await cheap.hash(secret);
-    await cheap.close();
-    expect(hasher.needsRehash(own)).toBe(false);
-    expect(hasher.needsRehash(cheapOwn)).toBe(true);
-    await expect(hasher.verify(cheapOwn, secret)).resolves.toBe(true);
-    await hasher.close();
+    it.each([
+      // This project's library before `argon2`: existing users keep signing in.
+      [
+        '@node-rs/argon2 2.2.1',
+        false,
+        '$argon2id$v=19$m=19456,t=2,p=1$SiJrc1waZ2R/mQ3blfBSLw$DM6mNtqaK2UcPmJWFHU1mruom/Lfe4PMDZ8TMmMreMs',
+      ],
+      [
+        '@node-rs/argon2 2.2.1 at older parameters',
+        true,
+        '$argon2id$v=19$m=1024,t=1,p=1$wskYGOO845W+qgJ6vVvE9Q$et/0Pd/q0yp8Su+tMqVbo54fu6vuXIxtVWCvl5v3Mj8',
+      ],
+      // An older release of the `argon2` npm package, which ordered the parameters m,p,t.
+      [
+        'an older argon2 package',
+        false,
+        '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8',
+      ],
+      // Not argon2id: rehashed at the next login.
+      [
+        'argon2i',
+        true,
+        '$argon2i$v=19$m=19456,p=1,t=2$FkRfG8UfVjPk5MyV31BmZw$9BwRDJsZrpyw6vMtvP7u1Ei9VFPRPk4bH41ofp8VGp4',
+      ],
+    ])('written by %s: verifies; needsRehash is %s', async (_, outdated, hash) => {
+      await expect(hasher.verify(hash, secret)).resolves.toBe(true);
+      await expect(hasher.verify(hash, `${secret}!`)).resolves.toBe(false);
+      expect(hasher.needsRehash(hash)).toBe(outdated);
+    });
+
+    it('and the hasher upgrades its own (argon2) hashes the same way', async () => {
+      const cheap = await createPasswordHasher(CHEAP, { concurrency: 1 });
+      const older = await cheap.hash(secret);
+      await cheap.close();
+      await expect(hasher.verify(older, secret)).resolves.toBe(true);
+      expect(hasher.needsRehash(older)).toBe(true);
+      expect(hasher.needsRehash(await hasher.hash(secret))).toBe(false);
+    });
   });
 });
 
