@@ -7,7 +7,6 @@ type Job = { op: 'hash'; password: string } | { op: 'verify'; hash: string; pass
 type Reply = { id: number; value: string | boolean } | { id: number; error: string };
 interface Ready {
   ready: true;
-  pid: number;
   /** Kernel ids of the process's thread-pool threads (empty without /proc). */
   pool: number[];
   nice: number;

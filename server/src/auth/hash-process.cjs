@@ -7,7 +7,8 @@
  *
  * Protocol (IPC): the parent sends `{ id, op: 'hash', password }` or `{ id, op: 'verify', hash,
  * password }`; this process answers `{ id, value }` or `{ id, error }`, in completion order, after
- * a first `{ ready: true, pid, pool, nice }`. It exits when the parent disconnects or dies.
+ * a first `{ ready: true, pool, nice }` (its pool threads' ids, the niceness it got). It exits when
+ * the parent disconnects or dies.
  *
  * CommonJS on purpose: Node reads an ES module entry through the thread pool before any code here
  * runs, and pool threads keep the priority of the moment they were created. Here the priority is
@@ -87,4 +88,4 @@ process.on('message', (/** @type {Job} */ job) => {
     (error) => send({ id: job.id, error: error instanceof Error ? error.message : 'hash failed' }),
   );
 });
-send({ ready: true, pid: process.pid, pool, nice: appliedNice });
+send({ ready: true, pool, nice: appliedNice });

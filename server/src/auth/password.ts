@@ -109,7 +109,7 @@ export function createPasswordHasher(
     const hashing = Math.max(0, admitted - stretching);
     return hashing >= maxAdmitted || wait.expectedMs(hashing) > maxWaitMs;
   };
-  // Made once, so the first unknown-user login costs what every later one does.
+  // A fabricated hash (random salt and digest): verifying it costs what a real one at `params` does.
   const dummy = dummyHash(params);
 
   const timed = async <T>(job: Promise<Timed<T>>): Promise<Timed<T>> => {
