@@ -98,6 +98,38 @@ export async function waitReady(url: string, child: ChildProcess, timeoutMs: num
   throw new Error(`${url}: not ready after ${timeoutMs / 1000} s`);
 }
 
+/** The name the server's password-hashing process gives itself (server/src/auth/hash-process.cjs). */
+const HASH_PROCESS = 'latchkey-hash';
+
+/** Processes started by any thread of `pid`, read from /proc/<pid>/task/<tid>/children. */
+function childPids(pid: number): number[] {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tids.flatMap((tid) => {
+    try {
+      const list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      return list === '' ? [] : list.split(' ').map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The server's hashing process (none before its first password operation). */
+export function hashProcessPids(pid: number): number[] {
+  return childPids(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/comm`, 'utf8').trim() === HASH_PROCESS;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Resident set size of a process in MB, or null when it cannot be read. */
 export function rssMb(pid: number): number | null {
   try {
@@ -108,16 +140,26 @@ export function rssMb(pid: number): number | null {
   }
 }
 
-/** Samples a process's RSS every `everyMs` until stopped; returns the maximum seen (MB). */
+/** RSS of a server and its hashing process together, in MB; null when the server's is unreadable. */
+export function serverRssMb(pid: number): number | null {
+  const own = rssMb(pid);
+  if (own === null) return null;
+  return hashProcessPids(pid).reduce((sum, child) => sum + (rssMb(child) ?? 0), own);
+}
+
+/**
+ * Samples a server's RSS (with its hashing process) every `everyMs` until stopped; returns the
+ * maximum seen (MB).
+ */
 export function sampleRss(pid: number, everyMs = 100): () => number | null {
-  let max: number | null = rssMb(pid);
+  let max: number | null = serverRssMb(pid);
   const timer = setInterval(() => {
-    const now = rssMb(pid);
+    const now = serverRssMb(pid);
     if (now !== null && (max === null || now > max)) max = now;
   }, everyMs);
   return () => {
     clearInterval(timer);
-    const last = rssMb(pid);
+    const last = serverRssMb(pid);
     return last !== null && (max === null || last > max) ? last : max;
   };
 }
@@ -151,10 +193,10 @@ export function startLoad(spec: LoadSpec, cpu: string | null, label: string, nic
   return { started, done, stop: () => void child.kill('SIGTERM') };
 }
 
-/** CPU time (user + system) a process has used so far, in seconds; null if unreadable. */
-export function cpuSeconds(pid: number): number | null {
+/** CPU time (user + system) in a /proc stat file so far, in seconds; null if unreadable. */
+function statCpuSeconds(path: string): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     // Fields after "(comm)": state is [0], utime [11], stime [12], in clock ticks (100 Hz).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -163,13 +205,26 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** CPU seconds (user + system) of a process's threads so far, split by what they do. */
+/** CPU time a server has used so far, its hashing process included, in seconds; null if unreadable. */
+export function cpuSeconds(pid: number): number | null {
+  const own = statCpuSeconds(`/proc/${pid}/stat`);
+  if (own === null) return null;
+  return hashProcessPids(pid).reduce(
+    (sum, c) => sum + (statCpuSeconds(`/proc/${c}/stat`) ?? 0),
+    own,
+  );
+}
+
+/** CPU seconds (user + system) of a server's threads so far, split by what they do. */
 export interface ThreadCpu {
   /** The main thread: the event loop (and PGlite, which runs on it). */
   eventLoop: number;
-  /** Threads named `latchkey-hash` (argon2, see server/src/auth/hash-worker.mjs). */
+  /**
+   * The hashing process, all of it (argon2 on its pool threads, named `latchkey-hash`, and the
+   * little else it does: receiving jobs, V8's helpers); see server/src/auth/hash-process.cjs.
+   */
   hash: number;
-  /** Everything else: V8's GC and compiler helpers, libuv's pool. */
+  /** Everything else in the server process: V8's GC and compiler helpers, libuv's pool. */
   other: number;
 }
 
@@ -182,19 +237,12 @@ export function threadCpu(pid: number): ThreadCpu | null {
     return null;
   }
   for (const tid of tids) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    // null: the thread ended meanwhile
+    const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`) ?? 0;
     if (tid === String(pid)) sum.eventLoop += seconds;
-    else if (comm === 'latchkey-hash') sum.hash += seconds;
     else sum.other += seconds;
   }
+  for (const child of hashProcessPids(pid)) sum.hash += statCpuSeconds(`/proc/${child}/stat`) ?? 0;
   return sum;
 }
 

@@ -73,7 +73,7 @@ const bundled = (path) => BUNDLED.some((name) => path === name || path.startsWit
  * WebAssembly, worker-based) stay external and load from server/node_modules. Every package must
  * be a dependency of @latchkey/server either way (checked here).
  * The output sits three levels below the root, as the sources do (server/src/http/static.ts finds
- * client/dist at ../../../client/dist), and the hashing worker is copied beside it.
+ * client/dist at ../../../client/dist), and the hashing process's script is copied beside it.
  */
 export async function buildServer() {
   const { build, stop } = await import('esbuild');
@@ -120,7 +120,7 @@ export async function buildServer() {
       `not resolvable from server/ (add to server/package.json): ${[...new Set(unresolved)].join(', ')}`,
     );
   }
-  copyFileSync(join(ROOT, 'server/src/auth/hash-worker.mjs'), join(outdir, 'hash-worker.mjs'));
+  copyFileSync(join(ROOT, 'server/src/auth/hash-process.cjs'), join(outdir, 'hash-process.cjs'));
 }
 
 /** Builds the SPA and the server when they are missing or stale (or always, with force). */

@@ -1,5 +1,6 @@
 import type { DbHandle } from '@latchkey/db';
 import type { Config } from './config.ts';
+import { findPasswordHashSettings } from './auth/hash-settings.repository.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/password.ts';
 import { createTokenIssuer, type TokenIssuer } from './auth/tokens.ts';
 import type { Logger } from './logger.ts';
@@ -30,6 +31,7 @@ export async function createDeps(
     queueLimit: config.hashQueue,
     nice: config.hashNice,
     maxWaitMs: config.hashMaxWaitMs,
+    inUse: await findPasswordHashSettings(dbh.db),
   });
   const tokens = await createTokenIssuer(config, () => now().getTime());
   const sessionCache = new SessionCache(config.sessionCacheMs);

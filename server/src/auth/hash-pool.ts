@@ -1,156 +1,218 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Argon2Params } from '../config.ts';
 
 type Job = { op: 'hash'; password: string } | { op: 'verify'; hash: string; password: string };
 type Reply = { id: number; value: string | boolean } | { id: number; error: string };
-type Ready = { ready: true; tid: number | null; nice: number };
+interface Ready {
+  ready: true;
+  /** Kernel ids of the process's thread-pool threads (empty without /proc). */
+  pool: number[];
+  nice: number;
+}
 
-export class HashThreadError extends Error {}
+/** A hashing job that could not finish: its process died or argon2 refused. No library text. */
+export class HashProcessError extends Error {}
 
-/** One worker thread; runs one job at a time. */
-class HashThread {
-  readonly worker: Worker;
-  /** The kernel thread id and the niceness it runs at, once it has started. */
-  readonly started: Promise<Omit<Ready, 'ready'>>;
-  private pending: {
-    id: number;
-    resolve(v: string | boolean): void;
-    reject(e: Error): void;
-  } | null = null;
+/** A job's result and when it ran: from dispatch to the reply (performance.now() milliseconds). */
+export interface Timed<T> {
+  value: T;
+  startedAt: number;
+  ms: number;
+}
+
+const SCRIPT = fileURLToPath(new URL('./hash-process.cjs', import.meta.url));
+
+/** One hashing process; runs the jobs it is given at once, on `size` pool threads. */
+class HashProcess {
+  readonly child: ChildProcess;
+  /** The process's pool threads and niceness once it has started; null if it died first. */
+  readonly ready: Promise<Ready | null>;
+  private readonly pending = new Map<
+    number,
+    { resolve(v: string | boolean): void; reject(e: Error): void }
+  >();
   private nextId = 0;
+  /** Jobs given to this process and not yet ended, those waiting for it to start included. */
+  private assigned = 0;
   dead = false;
 
-  constructor(url: URL, workerData: { nice: number; params: Argon2Params }, onDead: () => void) {
-    // A small heap: the thread only passes strings; argon2's memory is allocated natively. No
-    // inherited preloads (--import tsx, test hooks): the worker is plain JavaScript.
-    this.worker = new Worker(url, {
-      workerData,
+  constructor(size: number, nice: number, params: Argon2Params, onDead: () => void) {
+    // Plain JavaScript without the parent's preloads (tsx, test hooks, the benchmark's watcher);
+    // a pool of exactly `size` threads (the concurrency the parent keeps to).
+    const env: NodeJS.ProcessEnv = { ...process.env, UV_THREADPOOL_SIZE: String(size) };
+    delete env.NODE_OPTIONS;
+    this.child = fork(SCRIPT, [JSON.stringify({ nice, params })], {
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+      env,
+      serialization: 'json',
     });
-    this.worker.unref();
-    let markStarted: (info: Omit<Ready, 'ready'>) => void = () => {};
-    this.started = new Promise((resolve) => (markStarted = resolve));
-    this.worker.on('message', (message: Ready | Reply) => {
-      if ('ready' in message) return markStarted({ tid: message.tid, nice: message.nice });
-      const pending = this.pending;
-      if (!pending || pending.id !== message.id) return;
-      this.pending = null;
-      this.worker.unref();
-      if ('error' in message) pending.reject(new HashThreadError(message.error));
+    // Referenced while it starts: a job is waiting for it.
+    let markReady: (ready: Ready | null) => void = () => {};
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    this.child.on('message', (message: Ready | Reply) => {
+      if ('ready' in message) {
+        this.idleRefs(this.pending.size > 0);
+        return markReady(message);
+      }
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.pending.delete(message.id);
+      if (this.pending.size === 0) this.idleRefs(false);
+      if ('error' in message) pending.reject(new HashProcessError('password hashing failed'));
       else pending.resolve(message.value);
     });
     const die = () => {
       if (this.dead) return;
       this.dead = true;
-      markStarted({ tid: null, nice: 0 });
-      this.pending?.reject(new HashThreadError('password hashing thread stopped'));
-      this.pending = null;
+      this.child.kill('SIGKILL'); // after an IPC error it may still run, unreachable
+      markReady(null);
+      for (const job of this.pending.values()) {
+        job.reject(new HashProcessError('password hashing process stopped'));
+      }
+      this.pending.clear();
       onDead();
     };
-    this.worker.on('error', die);
-    this.worker.on('exit', die);
+    this.child.on('error', die);
+    this.child.on('exit', die);
   }
 
-  get busy(): boolean {
-    return this.pending !== null;
-  }
-
-  /** Resolves when the job in progress (if any) has ended. */
+  /** Resolves when every job given to it has ended (or the process has died). */
   idle(): Promise<void> {
-    const pending = this.pending;
-    if (!pending) return Promise.resolve();
     return new Promise((resolve) => {
-      const check = () =>
-        this.pending === pending && !this.dead ? setTimeout(check, 5) : resolve();
+      const check = () => (this.assigned > 0 && !this.dead ? setTimeout(check, 5) : resolve());
       check();
     });
   }
 
-  run(job: Job): Promise<string | boolean> {
+  /** Runs a job once the process is ready; its time starts then. */
+  async run(job: Job): Promise<Timed<string | boolean>> {
+    this.assigned++;
+    try {
+      if (!(await this.ready)) throw new HashProcessError('password hashing process stopped');
+      const startedAt = performance.now();
+      const value = await this.dispatch(job);
+      return { value, startedAt, ms: performance.now() - startedAt };
+    } finally {
+      this.assigned--;
+    }
+  }
+
+  private dispatch(job: Job): Promise<string | boolean> {
+    if (this.dead) return Promise.reject(new HashProcessError('password hashing process stopped'));
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      // Keeps the process alive while a job runs (a CLI awaiting a hash), not while idle.
-      this.worker.ref();
-      this.worker.postMessage({ id, ...job });
+      this.pending.set(id, { resolve, reject });
+      // Keeps the parent alive while a job runs (a CLI awaiting a hash), not while idle.
+      this.idleRefs(true);
+      this.child.send({ id, ...job });
     });
+  }
+
+  async stop(): Promise<void> {
+    if (this.dead) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.ref(); // whoever awaits this waits for the exit
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+
+  private idleRefs(busy: boolean): void {
+    if (busy) {
+      this.child.ref();
+      this.child.channel?.ref();
+    } else {
+      this.child.unref();
+      this.child.channel?.unref();
+    }
+  }
+}
+
+/** Field 19 of /proc/<tid>/stat (after the command name) is the thread's niceness. */
+function niceOf(tid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  } catch {
+    return null;
   }
 }
 
 /**
- * Password hashing on `size` dedicated worker threads at a lower CPU priority (`nice`), started on
- * first use. Jobs beyond the threads wait in order; callers bound how many (see BoundedLimiter).
- * `onJobTime` hears how long each job took on its thread (dispatch to reply, wall time).
+ * Password hashing in one child process at a lower CPU priority (`nice`) with `size` threads,
+ * started on first use and started again after it dies (the jobs it had fail with
+ * HashProcessError). At most `size` jobs run at once; the others wait here in order, and callers
+ * bound how many (see BoundedLimiter).
  */
 export class HashPool {
-  private readonly threads: HashThread[] = [];
+  private process: HashProcess | null = null;
+  private running = 0;
   private readonly backlog: Array<() => void> = [];
-  private readonly url = new URL('./hash-worker.mjs', import.meta.url);
 
   constructor(
     private readonly size: number,
     private readonly nice: number,
     private readonly params: Argon2Params,
-    private readonly onJobTime: (ms: number) => void = () => {},
   ) {}
 
-  hash(password: string): Promise<string> {
-    return this.run({ op: 'hash', password }) as Promise<string>;
+  hash(password: string): Promise<Timed<string>> {
+    return this.run({ op: 'hash', password }) as Promise<Timed<string>>;
   }
 
   /** Resolves false for a mismatch and for a hash in an unknown format. */
-  verify(hash: string, password: string): Promise<boolean> {
-    return this.run({ op: 'verify', hash, password }) as Promise<boolean>;
+  verify(hash: string, password: string): Promise<Timed<boolean>> {
+    return this.run({ op: 'verify', hash, password }) as Promise<Timed<boolean>>;
   }
 
-  /** Kernel thread ids and niceness of the threads started so far (for tests and diagnostics). */
-  threadInfo(): Promise<Array<Omit<Ready, 'ready'>>> {
-    return Promise.all(this.threads.map((t) => t.started));
+  /**
+   * The hashing threads of the running process, each with its niceness as /proc reports it now;
+   * empty before the first job. Without /proc: one entry, the process's own report.
+   */
+  async threadInfo(): Promise<Array<{ tid: number | null; nice: number }>> {
+    const ready = await this.process?.ready;
+    if (!ready) return [];
+    if (ready.pool.length === 0) return [{ tid: null, nice: ready.nice }];
+    return ready.pool.map((tid) => ({ tid, nice: niceOf(tid) ?? ready.nice }));
   }
 
   /**
    * Lets jobs in progress finish (at most `graceMs`; a shutdown should not fail logins it has
-   * already admitted), then stops every thread. A later job starts a new one.
+   * already admitted), then stops the process. A later job starts a new one.
    */
   async close(graceMs = 5000): Promise<void> {
-    const threads = this.threads.splice(0);
+    const current = this.process;
+    this.process = null;
+    if (!current) return;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.all(threads.map((t) => t.idle())), grace]);
+    await Promise.race([current.idle(), grace]);
     clearTimeout(timer);
-    await Promise.all(threads.map((t) => t.worker.terminate()));
+    await current.stop();
   }
 
-  private async run(job: Job): Promise<string | boolean> {
-    let thread = this.freeThread();
-    while (!thread) {
+  private async run(job: Job): Promise<Timed<string | boolean>> {
+    // A finished job hands its slot to the first in line, so jobs start in the order they came.
+    if (this.running >= this.size) {
       await new Promise<void>((resolve) => this.backlog.push(resolve));
-      thread = this.freeThread();
+    } else {
+      this.running++;
     }
-    const started = performance.now();
     try {
-      return await thread.run(job);
+      return await this.current().run(job);
     } finally {
-      this.onJobTime(performance.now() - started);
-      this.backlog.shift()?.();
+      const next = this.backlog.shift();
+      if (next) next();
+      else this.running--;
     }
   }
 
-  /** An idle thread, started if fewer than `size` exist; null when all are busy. */
-  private freeThread(): HashThread | null {
-    const idle = this.threads.find((t) => !t.busy);
-    if (idle) return idle;
-    if (this.threads.length >= this.size) return null;
-    const created: HashThread = new HashThread(
-      this.url,
-      { nice: this.nice, params: this.params },
-      () => {
-        const index = this.threads.indexOf(created);
-        if (index >= 0) this.threads.splice(index, 1);
-      },
-    );
-    this.threads.push(created);
+  private current(): HashProcess {
+    if (this.process && !this.process.dead) return this.process;
+    const created: HashProcess = new HashProcess(this.size, this.nice, this.params, () => {
+      if (this.process === created) this.process = null;
+    });
+    this.process = created;
     return created;
   }
 }

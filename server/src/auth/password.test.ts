@@ -9,7 +9,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import { createDeps } from '../services.ts';
-import { createPasswordHasher } from './password.ts';
+import { createPasswordHasher, type PasswordHasher } from './password.ts';
 
 const PRODUCTION = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 const CHEAP = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
@@ -38,32 +38,64 @@ describe('hashing with the production parameters', () => {
     await hasher.close();
   });
 
-  it('verifies hashes written by other argon2 implementations, and upgrades the weaker kinds', async () => {
-    const hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
-    // Written by the `argon2` npm package (node-argon2 0.44), which orders the parameters m,p,t.
-    const fromNodeArgon2 =
-      '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8';
-    const argon2i =
-      '$argon2i$v=19$m=19456,p=1,t=2$FkRfG8UfVjPk5MyV31BmZw$9BwRDJsZrpyw6vMtvP7u1Ei9VFPRPk4bH41ofp8VGp4';
+  describe('hashes written before', () => {
     const secret = 'correct horse battery staple';
-    await expect(hasher.verify(fromNodeArgon2, secret)).resolves.toBe(true);
-    await expect(hasher.verify(fromNodeArgon2, `${secret}!`)).resolves.toBe(false);
-    expect(hasher.needsRehash(fromNodeArgon2)).toBe(false);
-    await expect(hasher.verify(argon2i, secret)).resolves.toBe(true);
-    expect(hasher.needsRehash(argon2i)).toBe(true); // not argon2id: rehashed at the next login
-    await hasher.close();
+    let hasher: PasswordHasher;
+    beforeAll(async () => {
+      hasher = await createPasswordHasher(PRODUCTION, { concurrency: 1 });
+    });
+    afterAll(() => hasher.close());
+
+    it.each([
+      // This project's library before `argon2`: existing users keep signing in.
+      [
+        '@node-rs/argon2 2.2.1',
+        false,
+        '$argon2id$v=19$m=19456,t=2,p=1$SiJrc1waZ2R/mQ3blfBSLw$DM6mNtqaK2UcPmJWFHU1mruom/Lfe4PMDZ8TMmMreMs',
+      ],
+      [
+        '@node-rs/argon2 2.2.1 at older parameters',
+        true,
+        '$argon2id$v=19$m=1024,t=1,p=1$wskYGOO845W+qgJ6vVvE9Q$et/0Pd/q0yp8Su+tMqVbo54fu6vuXIxtVWCvl5v3Mj8',
+      ],
+      // An older release of the `argon2` npm package, which ordered the parameters m,p,t.
+      [
+        'an older argon2 package',
+        false,
+        '$argon2id$v=19$m=19456,p=1,t=2$6YWlbRgwx8nnwV47ucRV+A$Syv8IPtGkKasy658hFASt5tVkZWLCQseavklucT8rG8',
+      ],
+      // Not argon2id: rehashed at the next login.
+      [
+        'argon2i',
+        true,
+        '$argon2i$v=19$m=19456,p=1,t=2$FkRfG8UfVjPk5MyV31BmZw$9BwRDJsZrpyw6vMtvP7u1Ei9VFPRPk4bH41ofp8VGp4',
+      ],
+    ])('written by %s: verifies; needsRehash is %s', async (_, outdated, hash) => {
+      await expect(hasher.verify(hash, secret)).resolves.toBe(true);
+      await expect(hasher.verify(hash, `${secret}!`)).resolves.toBe(false);
+      expect(hasher.needsRehash(hash)).toBe(outdated);
+    });
+
+    it('and the hasher upgrades its own (argon2) hashes the same way', async () => {
+      const cheap = await createPasswordHasher(CHEAP, { concurrency: 1 });
+      const older = await cheap.hash(secret);
+      await cheap.close();
+      await expect(hasher.verify(older, secret)).resolves.toBe(true);
+      expect(hasher.needsRehash(older)).toBe(true);
+      expect(hasher.needsRehash(await hasher.hash(secret))).toBe(false);
+    });
   });
 });
 
-describe('hashing threads', () => {
-  /** Field 19 of /proc/<pid>/task/<tid>/stat is the thread's niceness. */
+describe('the hashing process', () => {
+  /** Field 19 of /proc/<tid>/stat is the thread's niceness. */
   function niceOf(tid: number): number {
-    const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${tid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
   }
 
   it.runIf(existsSync('/proc/thread-self'))(
-    'hash on their own threads at the configured niceness, never on the event loop',
+    'hashes on threads of its own at the configured niceness, never on the event loop',
     async () => {
       const hasher = await createPasswordHasher(CHEAP, { concurrency: 2, nice: 7 });
       expect(await hasher.threads()).toEqual([]); // started on first use
@@ -75,13 +107,17 @@ describe('hashing threads', () => {
         expect(tid).not.toBe(process.pid);
         expect(nice).toBe(7);
         expect(niceOf(tid ?? 0)).toBe(7);
+        // A thread of the hashing process (not of this one), named for `top -H` and the benchmark.
+        const status = readFileSync(`/proc/${tid}/status`, 'utf8');
+        expect(/^Tgid:\s+(\d+)$/m.exec(status)?.[1]).not.toBe(String(process.pid));
+        expect(readFileSync(`/proc/${tid}/comm`, 'utf8').trim()).toBe('latchkey-hash');
       }
       expect(niceOf(process.pid)).toBe(0); // the event loop keeps its priority
       await hasher.close();
     },
   );
 
-  it('fails the job in progress when its thread stops, and starts a new thread for the next', async () => {
+  it('fails the job in progress when it stops, and starts again for the next', async () => {
     const hasher = await createPasswordHasher(
       { memoryCost: 19_456, timeCost: 50, parallelism: 1 },
       { concurrency: 1 },
@@ -89,7 +125,7 @@ describe('hashing threads', () => {
     const slow = hasher.hash(PASSWORD);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await hasher.close(0); // no grace: the job in progress is cut short
-    await expect(slow).rejects.toThrow('password hashing thread stopped');
+    await expect(slow).rejects.toThrow('password hashing process stopped');
     await expect(hasher.verify('garbage', PASSWORD)).resolves.toBe(false);
     await hasher.close();
   });

@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { hashSync, parseOptions } from '@node-rs/argon2';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Argon2Params } from '../config.ts';
-import { HashPool } from './hash-pool.ts';
+import { argon2Settings, dummyHash, needsRehash } from './argon2-params.ts';
+import { HashPool, type Timed } from './hash-pool.ts';
 import { BoundedLimiter, OverloadedError, WaitEstimate } from './limiter.ts';
+import { VerifyTiming } from './verify-timing.ts';
 
 /** The hashing operations; on a PasswordHasher each one takes a turn of its own (see withTurn). */
 export interface Hashing {
@@ -21,6 +22,10 @@ export interface PasswordHasher extends Hashing {
    * threads, so one turn's database work overlaps another's hash and no thread waits for it. An
    * operation that has waited longer than the configured maximum for its turn is refused then
    * with OverloadedError, before `work` starts: a refusal has touched nothing.
+   *
+   * Every verification in the turn lasts at least as long as one at the slowest parameter set in
+   * use (stored hashes and the current parameters); the wait that stretches a faster one comes
+   * after the turn, so it holds no hashing thread.
    */
   withTurn<T>(work: (hashing: Hashing) => Promise<T>): Promise<T>;
   needsRehash(hash: string): boolean;
@@ -32,22 +37,23 @@ export interface PasswordHasher extends Hashing {
   admit(): () => void;
   /** True when admit() would throw right now. */
   saturated(): boolean;
-  /** The hashing threads started so far: kernel thread id and niceness. */
+  /**
+   * The parameter sets whose verifications are made to last alike: the current one, those of the
+   * stored hashes when the hasher was made, and any seen in a stored hash since.
+   */
+  parameterSets(): Argon2Params[];
+  /** The hashing process's pool threads started so far: kernel thread id and niceness. */
   threads(): Promise<Array<{ tid: number | null; nice: number }>>;
-  /** Stops the hashing threads once their jobs in progress end (after at most `graceMs`). */
+  /** Stops the hashing process once its jobs in progress end (after at most `graceMs`). */
   close(graceMs?: number): Promise<void>;
 }
-
-/** argon2id in the PHC format, version 0x13. */
-const ARGON2ID = 2;
-const VERSION_0X13 = 1;
 
 export interface HasherOptions {
   /** Hashing threads (0 = one per core the process may use). */
   concurrency?: number;
   /** Password operations allowed to wait for a turn. */
   queueLimit?: number;
-  /** Niceness of the hashing threads (0–19): higher leaves more of a busy core to requests. */
+  /** Niceness of the hashing process (0–19): higher leaves more of a busy core to requests. */
   nice?: number;
   /**
    * The longest an operation should wait. Newcomers are refused at once when recent jobs say they
@@ -55,33 +61,85 @@ export interface HasherOptions {
    * is refused when its turn comes, before it does anything.
    */
   maxWaitMs?: number;
+  /** Parameter sets of the hashes already stored (see findPasswordHashSettings). */
+  inUse?: Argon2Params[];
 }
 
-export async function createPasswordHasher(
+const CALIBRATION_PASSWORD = 'latchkey timing calibration';
+
+export function createPasswordHasher(
   params: Argon2Params,
-  { concurrency = 0, queueLimit = 64, nice = 0, maxWaitMs = 3000 }: HasherOptions = {},
+  { concurrency = 0, queueLimit = 64, nice = 0, maxWaitMs = 3000, inUse = [] }: HasherOptions = {},
 ): Promise<PasswordHasher> {
   const threads = concurrency > 0 ? concurrency : Math.max(1, availableParallelism());
   // One turn per thread hashing and one per thread preparing the next job.
   const turns = new BoundedLimiter(2 * threads, queueLimit, maxWaitMs);
   const wait = new WaitEstimate(threads);
-  const pool = new HashPool(threads, nice, params, (ms) => wait.record(ms));
+  const timing = new VerifyTiming(params, inUse);
+  const pool = new HashPool(threads, nice, params);
   const maxAdmitted = threads + queueLimit;
   let admitted = 0;
-  const saturated = () => admitted >= maxAdmitted || wait.expectedMs(admitted) > maxWaitMs;
-  // Computed once, here, so the first unknown-user login costs what every later one does.
-  const dummyHash = hashSync(randomBytes(32).toString('base64url'), {
-    ...params,
-    algorithm: ARGON2ID,
-  });
-  const hashing: Hashing = {
-    hash: (password) => pool.hash(password),
-    verify: (hash, password) => pool.verify(hash, password),
-    verifyDummy: async (password) => {
-      await pool.verify(dummyHash, password);
-    },
+  // Admitted operations only waiting out their stretch (see withTurn) need no thread.
+  let stretching = 0;
+  const saturated = () => {
+    const hashing = Math.max(0, admitted - stretching);
+    return hashing >= maxAdmitted || wait.expectedMs(hashing) > maxWaitMs;
   };
-  const withTurn = <T>(work: (h: Hashing) => Promise<T>) => turns.run(() => work(hashing));
+  // A fabricated hash (random salt and digest): verifying it costs what a real one at `params` does.
+  const dummy = dummyHash(params);
+
+  const timed = async <T>(job: Promise<Timed<T>>): Promise<Timed<T>> => {
+    const done = await job;
+    wait.record(done.ms);
+    return done;
+  };
+  // Once, before the first job, when stored hashes use other parameters than the current ones:
+  // the verification time of each set, back to back on the idle process.
+  const toCalibrate = timing.inUse();
+  let calibrated: Promise<void> | null = toCalibrate.length > 1 ? null : Promise.resolve();
+  const calibrate = () =>
+    (calibrated ??= (async () => {
+      const samples: Array<{ set: Argon2Params; ms: number }> = [];
+      await pool.verify(dummy, CALIBRATION_PASSWORD); // a new process's first job runs cold
+      for (let round = 0; round < 3; round++) {
+        for (const set of toCalibrate) {
+          const { ms } = await timed(pool.verify(dummyHash(set), CALIBRATION_PASSWORD));
+          samples.push({ set, ms });
+        }
+      }
+      timing.calibrate(samples);
+    })().catch(() => {
+      calibrated = null; // the process died meanwhile: again before the next job
+    }));
+
+  const withTurn = async <T>(work: (h: Hashing) => Promise<T>): Promise<T> => {
+    await calibrate();
+    let stretchUntil = 0;
+    const verify = async (hash: string, password: string) => {
+      const settings = argon2Settings(hash);
+      const done = await timed(pool.verify(hash, password));
+      if (settings) timing.record(settings, done.ms);
+      if (timing.stretches(settings)) {
+        stretchUntil = Math.max(stretchUntil, done.startedAt + timing.floorMs());
+      }
+      return done.value;
+    };
+    const hashing: Hashing = {
+      hash: async (password) => (await timed(pool.hash(password))).value,
+      verify,
+      verifyDummy: async (password) => {
+        await verify(dummy, password);
+      },
+    };
+    const result = await turns.run(() => work(hashing));
+    const rest = stretchUntil - performance.now();
+    if (rest > 0) {
+      stretching++;
+      await sleep(rest).finally(() => stretching--);
+    }
+    return result;
+  };
+
   return Promise.resolve({
     withTurn,
     hash: (password) => withTurn((h) => h.hash(password)),
@@ -97,21 +155,8 @@ export async function createPasswordHasher(
         released = true;
       };
     },
-    needsRehash: (hash) => {
-      try {
-        const o = parseOptions(hash);
-        return (
-          !hash.startsWith('$argon2id$') ||
-          (o.algorithm as number) !== ARGON2ID ||
-          (o.version as number) !== VERSION_0X13 ||
-          o.memoryCost !== params.memoryCost ||
-          o.timeCost !== params.timeCost ||
-          o.parallelism !== params.parallelism
-        );
-      } catch {
-        return true;
-      }
-    },
+    needsRehash: (hash) => needsRehash(hash, params),
+    parameterSets: () => timing.inUse(),
     threads: () => pool.threadInfo(),
     close: (graceMs) => pool.close(graceMs),
   });
