@@ -5,7 +5,7 @@ import type { Deps } from '../services.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import { throttleLogin, throttleRegistration } from '../throttle/throttle.service.ts';
+import { throttleLogin, throttleClient } from '../throttle/throttle.service.ts';
 import {
   findUserCredentialsById,
   insertUser,
@@ -46,7 +46,7 @@ async function admittedRegister(
   // Counting, the policy check and the hash share one turn (PasswordHasher.withTurn): one refused
   // for waiting too long has counted nothing.
   const judged = await deps.hasher.withTurn(async (hashing) => {
-    const throttled = await throttleRegistration(deps, meta.clientAddress);
+    const throttled = await throttleClient(deps, meta.clientAddress);
     if (!throttled.allowed) return { throttled } as const;
     const min = deps.config.passwordMinLength;
     const weak = passwordPolicyReason(input.password, input.username, min);

@@ -28,7 +28,7 @@ describe('findPasswordHashSettings', () => {
       dummyHash(A).replace('$argon2id$', '$argon2i$'),
       'not an argon2 hash',
     ];
-    for (const hash of hashes) await insertUser(db.db, uniqueName(), hash);
+    for (const hash of hashes) await insertUser(db.db, uniqueName(), hash, new Date());
     const sets = await findPasswordHashSettings(db.db);
     expect(sets).toHaveLength(2);
     expect(sets).toEqual(expect.arrayContaining([A, B]));

@@ -214,3 +214,33 @@ async function oversizedThenNext(path: string, type: string) {
   socket.destroy();
   return { first, next };
 }
+
+describe('POST /token with credentials no account could have', () => {
+  it('answers 401 without hashing, counts toward the client limit, then 429', async () => {
+    const limited = await startTestServer({ LOGIN_MAX_PER_CLIENT: '3' });
+    try {
+      const malformed = () =>
+        fetch(`${limited.url}/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ username: '\u0001', password: 'x' }),
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await malformed()).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      // The hashing process starts on the first password job: none has run.
+      expect(await limited.deps.hasher.threads()).toEqual([]);
+      const events = await limited.dbh.db
+        .selectFrom('audit_events')
+        .select(['event', 'reason'])
+        .where('reason', '=', 'malformed')
+        .orderBy('id')
+        .execute();
+      expect(events).toEqual([
+        ...Array(3).fill({ event: 'login.failure', reason: 'malformed' }),
+        { event: 'login.throttled', reason: 'malformed' },
+      ]);
+    } finally {
+      await limited.close();
+    }
+  });
+});

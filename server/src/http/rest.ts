@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loginInputSchema } from '@latchkey/shared';
 import { login } from '../auth/auth.service.ts';
 import { bearerToken } from '../context.ts';
-import type { ClientMeta } from '../result.ts';
+import { recordEvent } from '../audit/audit.service.ts';
+import { fail, type ClientMeta, type Fail } from '../result.ts';
+import { throttleClient } from '../throttle/throttle.service.ts';
 import type { Deps } from '../services.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { parseForm } from './form.ts';
@@ -21,6 +23,26 @@ function missingField(field: string) {
 function notText(field: string) {
   const msg = 'Input should be a valid string, unable to parse raw data as a unicode string';
   return { type: 'string_unicode', loc: ['body', field], msg, input: null };
+}
+
+/**
+ * A sign-in whose credentials no account could have (a control character, an overlong password):
+ * refused at once, with no hashing — that it is malformed is plain from the input, so answering
+ * faster gives nothing away — but counted against the client like any failed sign-in, so a flood
+ * of them is throttled rather than free.
+ */
+async function refuseMalformedLogin(
+  deps: Deps,
+  meta: ClientMeta,
+): Promise<Fail<'THROTTLED' | 'INVALID_CREDENTIALS'>> {
+  const verdict = await throttleClient(deps, meta.clientAddress);
+  if (!verdict.allowed) {
+    const entry = { event: 'login.throttled', reason: 'malformed', ...meta } as const;
+    await recordEvent(deps, entry, { store: verdict.lockoutStarted });
+    return fail('THROTTLED', { retryAfter: verdict.retryAfter });
+  }
+  await recordEvent(deps, { event: 'login.failure', reason: 'malformed', ...meta });
+  return fail('INVALID_CREDENTIALS');
 }
 
 /**
@@ -58,12 +80,9 @@ export async function handleToken(
       },
     );
   const parsed = loginInputSchema.safeParse({ username, password });
-  if (!parsed.success) {
-    // Malformed credentials are not worth a database round trip, but they are as slow as any.
-    await deps.hasher.verifyDummy('');
-    return failure();
-  }
-  const result = await login(deps, parsed.data, meta, { withRefreshToken: false });
+  const result = parsed.success
+    ? await login(deps, parsed.data, meta, { withRefreshToken: false })
+    : await refuseMalformedLogin(deps, meta);
   if (result.ok) {
     return sendJson(
       res,

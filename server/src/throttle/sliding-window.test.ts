@@ -8,7 +8,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import type { RetryAfter } from '../trpc.ts';
-import { throttleLogin, throttleRegistration } from './throttle.service.ts';
+import { throttleLogin, throttleClient } from './throttle.service.ts';
 
 const LIMIT = 3;
 const WINDOW = 60;
@@ -71,7 +71,7 @@ describe('the window edge', () => {
       env.clock.advance(Math.floor(next() * 25_000) / 1000);
       const t = env.clock.now().getTime();
       const inWindow = allowedAt.filter((a) => a > t - WINDOW * 1000);
-      const verdict = await throttleRegistration(env.deps, address);
+      const verdict = await throttleClient(env.deps, address);
       expect(verdict.allowed).toBe(inWindow.length < LIMIT);
       if (verdict.allowed) {
         allowedAt.push(t);

@@ -71,8 +71,11 @@ export async function throttleLogin(
   return { verdict, user: counted.user };
 }
 
-/** Counts a registration against the client address. */
-export async function throttleRegistration(
+/**
+ * Counts an attempt against the client address alone: a registration, or a sign-in whose
+ * credentials are malformed (no account can be named by them, so only the client is counted).
+ */
+export async function throttleClient(
   deps: Deps,
   clientAddress: string | null,
 ): Promise<ThrottleVerdict> {
