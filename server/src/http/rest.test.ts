@@ -236,7 +236,7 @@ describe('POST /token with credentials no account could have', () => {
         .orderBy('id')
         .execute();
       expect(events).toEqual([
-        ...Array(3).fill({ event: 'login.failure', reason: 'malformed' }),
+        ...Array.from({ length: 3 }, () => ({ event: 'login.failure', reason: 'malformed' })),
         { event: 'login.throttled', reason: 'malformed' },
       ]);
     } finally {
