@@ -1,7 +1,7 @@
+import type { Db } from '@latchkey/db';
 import { sql, type RawBuilder } from 'kysely';
 import {
   credentialRecord,
-  type Db,
   type UserCredentialRecord,
   type UserCredentialRow,
 } from '../users/user.repository.ts';
