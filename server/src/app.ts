@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { createHttpApp, createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { recordSigningKey, startMaintenance } from './maintenance.ts';
-import { createDeps, type Deps } from './services.ts';
+import { createDeps, type Deps } from './deps.ts';
 import { listenForRevocations } from './sessions/revocation.ts';
 
 export interface AppOptions {

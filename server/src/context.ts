@@ -1,4 +1,4 @@
-import type { Deps } from './services.ts';
+import type { Deps } from './deps.ts';
 
 /** The raw facts of one request that procedures may rely on; nothing here is trusted yet. */
 export interface RequestFacts {

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../src/config.ts';
 import type { Context, RequestFacts } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { appRouter } from '../src/routers/index.ts';
-import { createDeps, type Deps } from '../src/services.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
 import { createCallerFactory } from '../src/trpc.ts';
 
 /** Random-looking, as a real key must be: the config refuses keys made of words or sequences. */

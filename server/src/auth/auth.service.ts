@@ -1,7 +1,7 @@
 import type { AuditEntry } from '../audit/audit.repository.ts';
 import { auditedTransaction, recordEvent, type RecordOptions } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';

@@ -5,7 +5,7 @@ import { listAuditEvents } from '../audit/audit.repository.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import type { Fail } from '../result.ts';
-import { createDeps, type Deps } from '../services.ts';
+import { createDeps, type Deps } from '../deps.ts';
 import {
   createUser,
   listUsers,

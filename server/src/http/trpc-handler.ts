@@ -3,7 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { bearerToken, type Context } from '../context.ts';
 import { appRouter } from '../routers/index.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { JsonTooDeep, RetryAfter } from '../trpc.ts';
 import { BodyTooLargeError, readBody, requestFacts, requestIdOf } from './request.ts';
 import { bearerChallenge } from './respond.ts';

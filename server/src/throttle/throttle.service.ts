@@ -1,5 +1,5 @@
 import { clientNetwork } from '../ip-address.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import type { UserCredentialRecord } from '../users/user.repository.ts';
 import {
   countAttempt,
