@@ -10,6 +10,7 @@ import { expect, inject } from 'vitest';
 import { startApp, type RunningApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import type { Context, RequestFacts } from '../src/context.ts';
+import { refreshCookieSink } from '../src/http/cookies.ts';
 import { createLogger } from '../src/logger.ts';
 import { appRouter } from '../src/routers/index.ts';
 import { createDeps, type Deps } from '../src/deps.ts';
@@ -139,7 +140,7 @@ export function callerFor(deps: Deps, options: CallerOptions = {}) {
     requestId: null,
     ...facts,
   };
-  const ctx: Context = { deps, req, res: { setCookie: (c) => void cookies.push(c) } };
+  const ctx: Context = { deps, req, res: refreshCookieSink((c) => void cookies.push(c)) };
   return createCaller(ctx);
 }
 
