@@ -8,7 +8,7 @@ import pg from 'pg';
 import { TRPCError } from '@trpc/server';
 import { expect, inject } from 'vitest';
 import { startApp, type RunningApp } from '../src/app.ts';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, withSigningKey, type Config } from '../src/config.ts';
 import type { Context, RequestFacts } from '../src/context.ts';
 import { refreshCookieSink } from '../src/http/cookies.ts';
 import { createLogger } from '../src/logger.ts';
@@ -61,14 +61,16 @@ export async function createTestDb(): Promise<TestDb> {
 }
 
 export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}) {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-test-')),
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  const config = withSigningKey(
+    loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_SECRET,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-test-')),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+  );
   return { ...config, argon2: CHEAP_ARGON2, ...overrides };
 }
 
