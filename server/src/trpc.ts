@@ -1,17 +1,12 @@
-import { isDatabaseUnavailable } from '@latchkey/db';
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
+import type { PasswordWorkMeta } from './auth/password-work.ts';
 import { bearerToken, type Context } from './context.ts';
-import { OverloadedError } from './auth/limiter.ts';
+import { failureOfError, trpcFailure } from './public-errors.ts';
 import { authenticate } from './sessions/session.service.ts';
 import type { ClientMeta } from './result.ts';
 
-/** Domain failure attached as `cause` so the HTTP layer can add Retry-After. */
-export class RetryAfter extends Error {
-  constructor(readonly seconds: number) {
-    super('retry after');
-  }
-}
+export { RetryAfter } from './public-errors.ts';
 
 function fieldErrors(error: ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
@@ -25,32 +20,38 @@ function fieldErrors(error: ZodError): Record<string, string[]> {
 /** Input refused before parsing because it nests too deeply; its message is safe to show. */
 export class JsonTooDeep extends Error {}
 
-const t = initTRPC.context<Context>().create({
-  isDev: false,
-  /**
-   * Clients see a code, a message we chose, and field errors for bad input: never a cause, a
-   * stack, or library text (tRPC copies the cause's message into `message` by default).
-   */
-  errorFormatter({ shape, error }) {
-    const zod = error.cause instanceof ZodError ? error.cause : null;
-    let message = shape.message;
-    if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
-    else if (error.cause instanceof JsonTooDeep) message = error.cause.message;
-    else if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) {
-      message = 'Request body is not valid JSON';
-    } else if (zod) message = zod.issues.map((i) => i.message).join('; ');
-    return {
-      code: shape.code,
-      message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        ...(zod ? { fieldErrors: fieldErrors(zod) } : {}),
-      },
-    };
-  },
-});
+/** What a procedure declares about itself with `.meta()`. */
+export type ProcedureMeta = PasswordWorkMeta;
+
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    isDev: false,
+    /**
+     * Clients see a code, a message we chose, and field errors for bad input: never a cause, a
+     * stack, or library text (tRPC copies the cause's message into `message` by default).
+     */
+    errorFormatter({ shape, error }) {
+      const zod = error.cause instanceof ZodError ? error.cause : null;
+      let message = shape.message;
+      if (error.code === 'INTERNAL_SERVER_ERROR') message = 'Internal server error';
+      else if (error.cause instanceof JsonTooDeep) message = error.cause.message;
+      else if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) {
+        message = 'Request body is not valid JSON';
+      } else if (zod) message = zod.issues.map((i) => i.message).join('; ');
+      return {
+        code: shape.code,
+        message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          ...(zod ? { fieldErrors: fieldErrors(zod) } : {}),
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -65,26 +66,13 @@ const JSON_TYPE = /^application\/json\s*(;|$)/i;
 export const publicProcedure = t.procedure.use(async ({ ctx, type, next }) => {
   const contentType = ctx.req.contentType;
   if (type === 'mutation' && contentType !== null && !JSON_TYPE.test(contentType)) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'Unsupported content type' });
+    throw trpcFailure('UNSUPPORTED_CONTENT_TYPE');
   }
   const result = await next();
   if (result.ok) return result;
-  const cause = result.error.cause;
-  // Password hashing is full: shed the request at once instead of queueing without bound.
-  if (cause instanceof OverloadedError) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Server busy, try again later',
-      cause: new RetryAfter(cause.retryAfterSeconds),
-    });
-  }
-  if (isDatabaseUnavailable(cause)) {
-    throw new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Service temporarily unavailable, try again later',
-      cause: new RetryAfter(1),
-    });
-  }
+  // Hashing at capacity or the database out of reach: a 503 with Retry-After, not a 500.
+  const failure = failureOfError(result.error.cause);
+  if (failure) throw trpcFailure(failure.code, failure);
   return result;
 });
 
@@ -100,11 +88,11 @@ export function clientMeta(ctx: Context): ClientMeta {
 export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const bearer = bearerToken(ctx.req.authorization);
   if (bearer.kind === 'none') {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Not authenticated' });
+    throw trpcFailure('NOT_AUTHENTICATED');
   }
   const auth = bearer.kind === 'token' ? await authenticate(ctx.deps, bearer.token) : null;
   if (!auth) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Could not validate credentials' });
+    throw trpcFailure('INVALID_TOKEN');
   }
   return next({ ctx: { user: auth.user, sessionId: auth.sessionId } });
 });
@@ -125,7 +113,7 @@ export const cookieProcedure = publicProcedure.use(({ ctx, next }) => {
     secFetchSite?.toLowerCase() === 'cross-site' ||
     (origin !== null && !isAllowedOrigin(ctx, origin))
   ) {
-    throw new TRPCError({ code: 'FORBIDDEN', message: 'Cross-site request refused' });
+    throw trpcFailure('CROSS_SITE');
   }
   return next();
 });

@@ -13,6 +13,7 @@ import {
   type UserRecord,
 } from '../users/user.repository.ts';
 import { passwordPolicyReason } from './password-policy.ts';
+import { withPasswordWork, type PasswordWork } from './password-work.ts';
 
 /** Inputs here are already canonical (username) and NFKC-normalised (passwords) by the schemas. */
 export interface CredentialsInput {
@@ -30,22 +31,18 @@ export async function register(
   input: CredentialsInput,
   meta: ClientMeta,
 ): Promise<Result<UserRecord, 'THROTTLED' | 'WEAK_PASSWORD' | 'USERNAME_TAKEN'>> {
-  const release = deps.hasher.admit();
-  try {
-    return await admittedRegister(deps, input, meta);
-  } finally {
-    release();
-  }
+  return withPasswordWork(deps, (work) => admittedRegister(deps, work, input, meta));
 }
 
 async function admittedRegister(
   deps: Deps,
+  work: PasswordWork,
   input: CredentialsInput,
   meta: ClientMeta,
 ): Promise<Result<UserRecord, 'THROTTLED' | 'WEAK_PASSWORD' | 'USERNAME_TAKEN'>> {
   // Counting, the policy check and the hash share one turn (PasswordHasher.withTurn): one refused
   // for waiting too long has counted nothing.
-  const judged = await deps.hasher.withTurn(async (hashing) => {
+  const judged = await work.turn(async (hashing) => {
     const throttled = await throttleClient(deps, meta.clientAddress);
     if (!throttled.allowed) return { throttled } as const;
     const min = deps.config.passwordMinLength;
@@ -82,23 +79,19 @@ export async function login(
   options: { withRefreshToken?: boolean } = {},
 ): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
   // Under a flood, refuse before touching the database: the hash could not run anyway.
-  const release = deps.hasher.admit();
-  try {
-    return await admittedLogin(deps, input, meta, options);
-  } finally {
-    release();
-  }
+  return withPasswordWork(deps, (work) => admittedLogin(deps, work, input, meta, options));
 }
 
 async function admittedLogin(
   deps: Deps,
+  work: PasswordWork,
   input: CredentialsInput,
   meta: ClientMeta,
   options: { withRefreshToken?: boolean },
 ): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
   // The throttle count, the user lookup (one statement) and the hash share one turn
   // (PasswordHasher.withTurn): a login refused for waiting too long has counted nothing.
-  const { verdict, user, matches } = await deps.hasher.withTurn(async (hashing) => {
+  const { verdict, user, matches } = await work.turn(async (hashing) => {
     const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
       deps,
       input.username,
@@ -136,7 +129,7 @@ async function admittedLogin(
   await verdict.succeeded();
   if (deps.hasher.needsRehash(user.passwordHash)) {
     // Parameters changed since this hash was made: upgrade it while the password is at hand.
-    const rehashed = await deps.hasher.hash(input.password);
+    const rehashed = await work.hash(input.password);
     await updatePasswordHash(deps.db, user.id, rehashed, deps.now());
   }
   const publicUser = { id: user.id, username: user.username, createdAt: user.createdAt };
@@ -168,8 +161,18 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   meta: ClientMeta,
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
+  return withPasswordWork(deps, (work) => admittedChangePassword(deps, work, current, input, meta));
+}
+
+async function admittedChangePassword(
+  deps: Deps,
+  work: PasswordWork,
+  current: { user: UserRecord; sessionId: string },
+  input: { currentPassword: string; newPassword: string },
+  meta: ClientMeta,
+): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
-  const { verdict, matches } = await deps.hasher.withTurn(async (hashing) => {
+  const { verdict, matches } = await work.turn(async (hashing) => {
     const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
       deps,
       user.username,
@@ -200,7 +203,7 @@ export async function changePassword(
     deps.config.passwordMinLength,
   );
   if (weak) return fail('WEAK_PASSWORD', { message: weak });
-  const hash = await deps.hasher.hash(input.newPassword);
+  const hash = await work.hash(input.newPassword);
   const ended = await auditedTransaction(deps, async (trx, trail) => {
     await updatePasswordHash(trx, user.id, hash, trail.now);
     const count = await revokeUserSessions(

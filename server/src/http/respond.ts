@@ -1,3 +1,4 @@
+import type { RestFailure } from '../public-errors.ts';
 import type { ServerResponse } from 'node:http';
 
 export function sendJson(
@@ -21,7 +22,11 @@ export function methodNotAllowed(res: ServerResponse, allow: string): void {
   sendJson(res, 405, { detail: 'Method Not Allowed' }, { allow });
 }
 
-/** `WWW-Authenticate` for a 401: with `error="invalid_token"` when a token was presented. */
-export function bearerChallenge(tokenPresented: boolean): string {
-  return tokenPresented ? 'Bearer error="invalid_token"' : 'Bearer';
+/** A failure from the public table (public-errors.ts) as a REST answer, with `extraHeaders` first. */
+export function sendFailure(
+  res: ServerResponse,
+  failure: RestFailure,
+  extraHeaders: Record<string, string>,
+): void {
+  sendJson(res, failure.status, failure.body, { ...extraHeaders, ...failure.headers });
 }

@@ -8,7 +8,8 @@ import { throttleClient } from '../throttle/throttle.service.ts';
 import type { Deps } from '../deps.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { parseForm } from './form.ts';
-import { bearerChallenge, sendJson } from './respond.ts';
+import { restFailure } from '../public-errors.ts';
+import { sendFailure, sendJson } from './respond.ts';
 import { readBody } from './request.ts';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
@@ -69,16 +70,6 @@ export async function handleToken(
   ];
   if (invalid.length > 0) return sendJson(res, 422, { detail: invalid }, NO_STORE);
 
-  const failure = () =>
-    sendJson(
-      res,
-      401,
-      { detail: 'Incorrect username or password' },
-      {
-        ...NO_STORE,
-        'www-authenticate': 'Bearer',
-      },
-    );
   const parsed = loginInputSchema.safeParse({ username, password });
   const result = parsed.success
     ? await login(deps, parsed.data, meta, { withRefreshToken: false })
@@ -95,18 +86,8 @@ export async function handleToken(
       NO_STORE,
     );
   }
-  if (result.code === 'THROTTLED') {
-    return sendJson(
-      res,
-      429,
-      { detail: 'Too many attempts, try again later' },
-      {
-        ...NO_STORE,
-        'retry-after': String(result.retryAfter ?? 1),
-      },
-    );
-  }
-  return failure();
+  // The credentials came in the form, not as a token: the challenge is the plain one.
+  return sendFailure(res, restFailure(result.code, result), NO_STORE);
 }
 
 /** GET /users/me with a bearer token: the tutorial's user shape plus Latchkey's fields. */
@@ -118,16 +99,9 @@ export async function handleUsersMe(
   const bearer = bearerToken(req.headersDistinct.authorization ?? []);
   const auth = bearer.kind === 'token' ? await authenticate(deps, bearer.token) : null;
   if (!auth) {
-    const detail = bearer.kind === 'none' ? 'Not authenticated' : 'Could not validate credentials';
-    return sendJson(
-      res,
-      401,
-      { detail },
-      {
-        ...NO_STORE,
-        'www-authenticate': bearerChallenge(bearer.kind !== 'none'),
-      },
-    );
+    const code = bearer.kind === 'none' ? 'NOT_AUTHENTICATED' : 'INVALID_TOKEN';
+    const failure = restFailure(code, { tokenPresented: bearer.kind !== 'none' });
+    return sendFailure(res, failure, NO_STORE);
   }
   sendJson(
     res,

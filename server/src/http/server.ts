@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isDatabaseUnavailable } from '@latchkey/db';
-import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../deps.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
 import { clientAddress } from './client-address.ts';
 import { BodyTooLargeError, requestIdOf, tagRequest } from './request.ts';
+import { failureOfError, restFailure } from '../public-errors.ts';
 import { methodNotAllowed, notFound, sendJson } from './respond.ts';
 import { heldFor, holdConnection } from './hold.ts';
 import { createStaticHandler } from './static.ts';
@@ -142,28 +141,18 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     try {
       await route(req, res, pathname, search);
     } catch (error) {
+      const busyOrUnavailable = failureOfError(error);
       if (error instanceof BodyTooLargeError) {
         // The unread rest of the body is still on the connection: close it after answering.
         if (!res.headersSent) {
-          sendJson(res, 413, { detail: 'Request body too large' }, { connection: 'close' });
+          const { status, body } = restFailure('BODY_TOO_LARGE');
+          sendJson(res, status, body, { connection: 'close' });
         }
-      } else if (error instanceof OverloadedError || isDatabaseUnavailable(error)) {
+      } else if (busyOrUnavailable) {
         if (!res.headersSent) {
-          const busy = error instanceof OverloadedError;
-          sendJson(
-            res,
-            503,
-            {
-              detail: busy
-                ? 'Server busy, try again later'
-                : 'Service temporarily unavailable, try again later',
-            },
-            {
-              'retry-after': String(busy ? error.retryAfterSeconds : 1),
-              'cache-control': 'no-store',
-            },
-          );
-          if (busy) holdConnection(req.socket);
+          const { status, body, headers } = restFailure(busyOrUnavailable.code, busyOrUnavailable);
+          sendJson(res, status, body, { ...headers, 'cache-control': 'no-store' });
+          if (busyOrUnavailable.code === 'BUSY') holdConnection(req.socket);
         }
       } else {
         logger.error(

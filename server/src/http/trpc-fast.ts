@@ -3,12 +3,14 @@ import {
   getErrorShape,
   getTRPCErrorFromUnknown,
   transformTRPCResponse,
-  TRPCError,
+  type TRPCError,
 } from '@trpc/server';
 import { getHTTPStatusCode } from '@trpc/server/http';
 import type { TRPCResponse } from '@trpc/server/rpc';
+import type { AnyProcedure } from '@trpc/server';
 import { appRouter } from '../routers/index.ts';
-import { RetryAfter } from '../trpc.ts';
+import { trpcFailure } from '../public-errors.ts';
+import type { ProcedureMeta } from '../trpc.ts';
 import { holdConnection } from './hold.ts';
 import { isJsonContent } from './trpc-guard.ts';
 import { getProcedureAtPath } from './trpc-internals.ts';
@@ -92,20 +94,16 @@ function shedResponse(hooks: TrpcHooks, path: string): PreparedResponse {
   if (!byPath) shedResponses.set(hooks, (byPath = new Map<string, PreparedResponse>()));
   let prepared = byPath.get(path);
   if (!prepared) {
-    const error = new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Server busy, try again later',
-      cause: new RetryAfter(1),
-    });
-    prepared = errorResponse('POST', path, 'single', hooks, error);
+    prepared = errorResponse('POST', path, 'single', hooks, trpcFailure('BUSY'));
     byPath.set(path, prepared);
   }
   return prepared;
 }
 
 /**
- * Answers a login or registration with the 503 it would get anyway when password hashing is
- * already at capacity — without reading its body or running the procedure, so a login flood
+ * Answers a call of a procedure that does password work (its `.meta(PASSWORD_WORK)`, see
+ * auth/password-work.ts) with the 503 it would get anyway when password hashing is already at
+ * capacity — without reading its body or running the procedure, so a login flood
  * costs the event loop as little as possible and `me` keeps being served.
  */
 export function shedPasswordRequest(
@@ -119,7 +117,7 @@ export function shedPasswordRequest(
   if (
     req.method !== 'POST' ||
     search.has('batch') ||
-    !SHEDDABLE.has(path) ||
+    !DOES_PASSWORD_WORK.has(path) ||
     !isJsonContent(req) ||
     !saturated()
   ) {
@@ -131,7 +129,18 @@ export function shedPasswordRequest(
   return true;
 }
 
-const SHEDDABLE = new Set(['login', 'register']);
+/**
+ * The paths of the procedures that declare password work in their metadata. The router keeps
+ * every procedure by its dotted path in `_def.procedures` (typed as the nested record).
+ */
+const DOES_PASSWORD_WORK = new Set(
+  Object.entries<unknown>(appRouter._def.procedures)
+    .filter(([, procedure]) => {
+      const meta = (procedure as AnyProcedure)._def.meta as ProcedureMeta | undefined;
+      return meta?.passwordWork === true;
+    })
+    .map(([path]) => path),
+);
 
 /**
  * The procedure type a request may be answered as on the lean path: a GET of one query or a JSON

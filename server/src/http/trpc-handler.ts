@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { appRouter } from '../routers/index.ts';
+import { passwordWorkSaturated } from '../auth/password-work.ts';
 import type { Deps } from '../deps.ts';
+import { trpcFailure } from '../public-errors.ts';
 import { JsonTooDeep } from '../trpc.ts';
 import { BodyTooLargeError, readBody } from './request.ts';
 import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.ts';
@@ -56,12 +58,8 @@ async function bodyOrTooLarge(
     return await readJsonBody(req, deps.config.maxBodyBytes);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    const tooLarge = new TRPCError({
-      code: 'PAYLOAD_TOO_LARGE',
-      message: 'Request body too large',
-    });
     res.setHeader('connection', 'close');
-    writeTrpcError(req, res, path, search, hooks, tooLarge);
+    writeTrpcError(req, res, path, search, hooks, trpcFailure('BODY_TOO_LARGE'));
     return null;
   }
 }
@@ -116,7 +114,9 @@ export function createTrpcHandler(deps: Deps): TrpcHandler {
   const hooks = createTrpcHooks(deps);
   const adapter = createAdapterHandler(deps, hooks);
   return async (req, res, path, search) => {
-    if (shedPasswordRequest(req, res, path, search, hooks, () => deps.hasher.saturated())) return;
+    if (shedPasswordRequest(req, res, path, search, hooks, () => passwordWorkSaturated(deps))) {
+      return;
+    }
     let input = search.get('input');
     if (req.method === 'POST') {
       const body = await bodyOrTooLarge(req, res, path, search, deps, hooks);

@@ -2,10 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TRPCError } from '@trpc/server';
 import { bearerToken, type Context } from '../context.ts';
 import type { Deps } from '../deps.ts';
-import { RetryAfter } from '../trpc.ts';
+import { trpcFailureHeaders } from '../public-errors.ts';
 import { refreshCookieSink } from './cookies.ts';
 import { requestFacts, requestIdOf } from './request.ts';
-import { bearerChallenge } from './respond.ts';
 import { allowHeader } from './trpc-guard.ts';
 
 /** What both the adapter and the fast path do around a call: context, headers, error logging. */
@@ -35,14 +34,10 @@ export function createTrpcHooks(deps: Deps): TrpcHooks {
         pragma: 'no-cache',
         vary: 'trpc-accept, accept, Origin',
       };
-      if (errors.some((e) => e.code === 'UNAUTHORIZED')) {
+      if (errors.length > 0) {
         const presented = ctx ? bearerToken(ctx.req.authorization).kind !== 'none' : false;
-        headers['www-authenticate'] = bearerChallenge(presented);
+        Object.assign(headers, trpcFailureHeaders(errors, presented));
       }
-      const wait = errors
-        .map((e) => (e.cause instanceof RetryAfter ? e.cause.seconds : 0))
-        .reduce((a, b) => Math.max(a, b), 0);
-      if (wait > 0) headers['retry-after'] = String(wait);
       const refusedMethod = errors.find((e) => e.code === 'METHOD_NOT_SUPPORTED');
       if (refusedMethod) headers.allow = allowHeader(refusedMethod, method);
       return headers;

@@ -1,10 +1,11 @@
 import { changePasswordInputSchema, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared';
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { changePassword } from '../auth/auth.service.ts';
+import { PASSWORD_WORK } from '../auth/password-work.ts';
 import { listSessions, revokeOwnSession } from '../sessions/session.service.ts';
 import { clientMeta, protectedProcedure, router } from '../trpc.ts';
-import { publicUser, throttled } from './shapes.ts';
+import { trpcFailure } from '../public-errors.ts';
+import { publicUser } from './shapes.ts';
 
 export const meProcedure = protectedProcedure.query(({ ctx }) => publicUser(ctx.user));
 
@@ -25,13 +26,14 @@ export const sessionsRouter = router({
     .input(z.object({ id: z.uuid('Unknown session') }))
     .mutation(async ({ ctx, input }) => {
       const revoked = await revokeOwnSession(ctx.deps, ctx.user, input.id, clientMeta(ctx));
-      if (!revoked) throw new TRPCError({ code: 'NOT_FOUND', message: 'Unknown session' });
+      if (!revoked) throw trpcFailure('UNKNOWN_SESSION');
       return { ok: true as const };
     }),
 });
 
 export const accountRouter = router({
   changePassword: protectedProcedure
+    .meta(PASSWORD_WORK)
     .input(changePasswordInputSchema(PASSWORD_MIN_LENGTH_FLOOR))
     .mutation(async ({ ctx, input }) => {
       const result = await changePassword(
@@ -41,13 +43,6 @@ export const accountRouter = router({
         clientMeta(ctx),
       );
       if (result.ok) return { ok: true as const };
-      switch (result.code) {
-        case 'THROTTLED':
-          throw throttled(result.retryAfter);
-        case 'WRONG_PASSWORD':
-          throw new TRPCError({ code: 'BAD_REQUEST', message: 'Current password is incorrect' });
-        case 'WEAK_PASSWORD':
-          throw new TRPCError({ code: 'BAD_REQUEST', message: result.message ?? 'Weak password' });
-      }
+      throw trpcFailure(result.code, result);
     }),
 });

@@ -1,48 +1,40 @@
 import { loginInputSchema, PASSWORD_MIN_LENGTH_FLOOR, registerInputSchema } from '@latchkey/shared';
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
+import { PASSWORD_WORK } from '../auth/password-work.ts';
 import { bearerToken } from '../context.ts';
 import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
-import { publicUser, throttled, tokenResponse } from './shapes.ts';
-
-const invalidCredentials = () =>
-  new TRPCError({ code: 'UNAUTHORIZED', message: 'Incorrect username or password' });
-const invalidSession = () =>
-  new TRPCError({ code: 'UNAUTHORIZED', message: 'Could not validate credentials' });
+import { trpcFailure } from '../public-errors.ts';
+import { publicUser, tokenResponse } from './shapes.ts';
 
 /** Sign-in procedures, mounted at the root of the router as the contract names them. */
 export const authProcedures = {
   register: publicProcedure
+    .meta(PASSWORD_WORK)
     // The schema holds the structural rules; the configured minimum is applied by the service.
     .input(registerInputSchema(PASSWORD_MIN_LENGTH_FLOOR))
     .mutation(async ({ ctx, input }) => {
       const result = await register(ctx.deps, input, clientMeta(ctx));
       if (result.ok) return publicUser(result.value);
-      switch (result.code) {
-        case 'THROTTLED':
-          throw throttled(result.retryAfter);
-        case 'WEAK_PASSWORD':
-          throw new TRPCError({ code: 'BAD_REQUEST', message: result.message ?? 'Weak password' });
-        case 'USERNAME_TAKEN':
-          throw new TRPCError({ code: 'CONFLICT', message: 'Username already taken' });
-      }
+      throw trpcFailure(result.code, result);
     }),
 
-  login: publicProcedure.input(loginInputSchema).mutation(async ({ ctx, input }) => {
-    const result = await login(ctx.deps, input, clientMeta(ctx));
-    if (result.ok) return tokenResponse(ctx, result.value);
-    if (result.code === 'THROTTLED') throw throttled(result.retryAfter);
-    throw invalidCredentials();
-  }),
+  login: publicProcedure
+    .meta(PASSWORD_WORK)
+    .input(loginInputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const result = await login(ctx.deps, input, clientMeta(ctx));
+      if (result.ok) return tokenResponse(ctx, result.value);
+      throw trpcFailure(result.code, result);
+    }),
 
   refresh: cookieProcedure.mutation(async ({ ctx }) => {
     const result = await refreshSession(ctx.deps, ctx.req.refreshToken, clientMeta(ctx));
     if (result.ok) return tokenResponse(ctx, result.value);
     ctx.res.clearRefreshToken();
-    throw invalidSession();
+    throw trpcFailure('INVALID_TOKEN');
   }),
 
   logout: cookieProcedure
@@ -59,12 +51,12 @@ export const authProcedures = {
           everywhere,
           meta,
         );
-        if (!result.ok) throw invalidSession();
+        if (!result.ok) throw trpcFailure('INVALID_TOKEN');
         return { ok: true as const };
       }
       const bearer = bearerToken(ctx.req.authorization);
       const session = bearer.kind === 'token' ? await authenticate(ctx.deps, bearer.token) : null;
-      if (!session) throw invalidSession();
+      if (!session) throw trpcFailure('INVALID_TOKEN');
       await endSession(ctx.deps, session, everywhere, meta);
       return { ok: true as const };
     }),

@@ -1,7 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import type { IssuedSession } from '../sessions/session.service.ts';
 import type { UserRecord } from '../users/user.repository.ts';
-import { RetryAfter } from '../trpc.ts';
 import type { Context } from '../context.ts';
 
 /** The public shape of a user: exactly these fields, never a hash or an internal flag. */
@@ -22,12 +20,4 @@ export function tokenResponse(ctx: Context, session: IssuedSession) {
     expiresIn: session.expiresIn,
     user: publicUser(session.user),
   };
-}
-
-export function throttled(retryAfter: number | undefined): TRPCError {
-  return new TRPCError({
-    code: 'TOO_MANY_REQUESTS',
-    message: 'Too many attempts, try again later',
-    cause: new RetryAfter(retryAfter ?? 1),
-  });
 }

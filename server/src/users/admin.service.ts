@@ -2,6 +2,7 @@ import { registerInputSchema, usernameSchema, PASSWORD_MIN_LENGTH_FLOOR } from '
 import type { AuditEntry, AuditEvent } from '../audit/audit.repository.ts';
 import { auditedTransaction } from '../audit/audit.service.ts';
 import { passwordPolicyReason } from '../auth/password-policy.ts';
+import { withPasswordWork } from '../auth/password-work.ts';
 import { fail, ok, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
@@ -66,7 +67,7 @@ export async function createUser(
   if (!username.ok) return username;
   const pw = checkNewPassword(deps, username.value, password);
   if (!pw.ok) return pw;
-  const hash = await deps.hasher.hash(pw.value);
+  const hash = await withPasswordWork(deps, (work) => work.hash(pw.value));
   const user = await auditedTransaction(deps, async (trx, trail) => {
     const created = await insertUser(trx, username.value, hash, trail.now);
     if (created) await trail.record(operatorEvent('user.created', created));
@@ -91,7 +92,7 @@ export async function setPassword(
   if (!user.ok) return user;
   const pw = checkNewPassword(deps, user.value.username, password);
   if (!pw.ok) return pw;
-  const hash = await deps.hasher.hash(pw.value);
+  const hash = await withPasswordWork(deps, (work) => work.hash(pw.value));
   const ended = await auditedTransaction(deps, async (trx, trail) => {
     if (!(await updatePasswordHash(trx, user.value.id, hash, trail.now))) return null;
     const count = await revokeUserSessions(trx, user.value.id, 'password_set', trail.now);
