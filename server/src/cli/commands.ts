@@ -4,7 +4,7 @@ import { canonicalUsername } from '@latchkey/shared';
 import { listAuditEvents } from '../audit/audit.repository.ts';
 import { loadConfig, withSigningKey } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import type { Fail } from '../result.ts';
+import type { Fail, Result } from '../result.ts';
 import { createDeps, type Deps } from '../deps.ts';
 import {
   createUser,
@@ -18,18 +18,6 @@ import { readPassword } from './password-input.ts';
 
 /** A failure the operator can act on: printed as one line, exit status 1. */
 export class CliError extends Error {}
-
-export const USAGE = `usage: pnpm latchkey <command>
-  migrate                         apply pending database migrations
-  user create <username>          create a user (password from stdin or a prompt)
-  user set-password <username>    replace a password and end the user's sessions
-  user disable <username>         block sign-in and end the user's sessions
-  user enable <username>          allow sign-in again
-  user delete <username>          delete a user and their sessions
-  user list                       list users
-  sessions revoke <username>      end every session of a user
-  keys generate                   print a new random JWT_SECRET
-  audit [--user NAME] [--since ISO-DATE|30m|24h|7d] [--limit N]   print security events`;
 
 type Out = (line: string) => void;
 
@@ -77,68 +65,39 @@ async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   }
 }
 
-async function userCommand(deps: Deps, verb: string, name: string, out: Out): Promise<void> {
-  const shown = canonicalUsername(name);
-  switch (verb) {
-    case 'create': {
-      const result = await createUser(deps, name, await readPassword('Password: '));
+/** `user <verb> <username>`: resolves the user by name and says what was done. */
+function userVerb<T>(
+  act: (deps: Deps, name: string) => Promise<Result<T, string>>,
+  done: (shown: string, value: T) => string,
+): Command['run'] {
+  return ([name], out) =>
+    withDeps(async (deps) => {
+      const username = name ?? '';
+      const shown = canonicalUsername(username);
+      const result = await act(deps, username);
       if (!result.ok) explain(result, shown);
-      return out(`created ${result.value.username} (${result.value.id})`);
-    }
-    case 'set-password': {
-      const result = await setPassword(deps, name, await readPassword('New password: '));
-      if (!result.ok) explain(result, shown);
-      return out(`password set for ${shown}; their sessions have ended`);
-    }
-    case 'disable':
-    case 'enable': {
-      const result = await setDisabled(deps, name, verb === 'disable');
-      if (!result.ok) explain(result, shown);
-      return out(verb === 'disable' ? `disabled ${shown}; sessions ended` : `enabled ${shown}`);
-    }
-    case 'delete': {
-      const result = await removeUser(deps, name);
-      if (!result.ok) explain(result, shown);
-      return out(`deleted ${shown}`);
-    }
-    default:
-      throw new CliError(`unknown command: user ${verb} (run pnpm latchkey for usage)`);
-  }
+      out(done(shown, result.value));
+    });
 }
 
-export async function run(args: string[], out: Out): Promise<void> {
-  const [group, verb, name, ...rest] = args;
-  if (group === 'keys' && verb === 'generate') {
-    return out(randomBytes(32).toString('base64url'));
-  }
-  if (group === 'migrate' && verb === undefined) {
-    return withDeps(() => Promise.resolve(out('migrations applied')));
-  }
-  if (group === 'user' && verb === 'list') {
-    return withDeps(async (deps) => {
+function printUsers(): Command['run'] {
+  return (_args, out) =>
+    withDeps(async (deps) => {
       for (const u of await listUsers(deps.db)) {
         const state = u.disabledAt ? `disabled ${u.disabledAt.toISOString()}` : 'enabled';
         out(`${u.username}\t${u.id}\t${u.createdAt.toISOString()}\t${state}`);
       }
     });
-  }
-  if (group === 'user' && verb !== undefined && name !== undefined && rest.length === 0) {
-    return withDeps((deps) => userCommand(deps, verb, name, out));
-  }
-  if (group === 'sessions' && verb === 'revoke' && name !== undefined && rest.length === 0) {
-    return withDeps(async (deps) => {
-      const result = await revokeAllSessions(deps, name);
-      if (!result.ok) explain(result, canonicalUsername(name));
-      out(`revoked ${result.value} session(s) of ${canonicalUsername(name)}`);
-    });
-  }
-  if (group === 'audit') {
-    const flags = args.slice(1);
+}
+
+function printAudit(): Command['run'] {
+  return (flags, out) => {
     const user = option(flags, '--user');
     const since = option(flags, '--since');
     const limit = Number(option(flags, '--limit') ?? '100');
-    if (!Number.isInteger(limit) || limit < 1)
+    if (!Number.isInteger(limit) || limit < 1) {
       throw new CliError('--limit must be a positive integer');
+    }
     return withDeps(async (deps) => {
       const events = await listAuditEvents(deps.db, {
         username: user === undefined ? undefined : canonicalUsername(user),
@@ -158,10 +117,123 @@ export async function run(args: string[], out: Out): Promise<void> {
         );
       }
     });
+  };
+}
+
+interface Command {
+  /** The words that name it: `['user', 'create']`. */
+  words: readonly string[];
+  /** What follows the words, as shown in the usage: `<username>`, or the flags. */
+  params: string;
+  /** `<username>`-style params are exactly one word each; `flags` takes whatever follows. */
+  takes: 'words' | 'flags';
+  summary: string;
+  run(args: string[], out: Out): Promise<void>;
+}
+
+/** Every command, in usage order. Add one here and the usage text follows. */
+export const COMMANDS: readonly Command[] = [
+  {
+    words: ['migrate'],
+    params: '',
+    takes: 'words',
+    summary: 'apply pending database migrations',
+    run: (_args, out) => withDeps(() => Promise.resolve(out('migrations applied'))),
+  },
+  {
+    words: ['user', 'create'],
+    params: '<username>',
+    takes: 'words',
+    summary: 'create a user (password from stdin or a prompt)',
+    run: userVerb(
+      async (deps, name) => createUser(deps, name, await readPassword('Password: ')),
+      (_shown, user) => `created ${user.username} (${user.id})`,
+    ),
+  },
+  {
+    words: ['user', 'set-password'],
+    params: '<username>',
+    takes: 'words',
+    summary: "replace a password and end the user's sessions",
+    run: userVerb(
+      async (deps, name) => setPassword(deps, name, await readPassword('New password: ')),
+      (shown) => `password set for ${shown}; their sessions have ended`,
+    ),
+  },
+  {
+    words: ['user', 'disable'],
+    params: '<username>',
+    takes: 'words',
+    summary: "block sign-in and end the user's sessions",
+    run: userVerb(
+      (deps, name) => setDisabled(deps, name, true),
+      (shown) => `disabled ${shown}; sessions ended`,
+    ),
+  },
+  {
+    words: ['user', 'enable'],
+    params: '<username>',
+    takes: 'words',
+    summary: 'allow sign-in again',
+    run: userVerb(
+      (deps, name) => setDisabled(deps, name, false),
+      (shown) => `enabled ${shown}`,
+    ),
+  },
+  {
+    words: ['user', 'delete'],
+    params: '<username>',
+    takes: 'words',
+    summary: 'delete a user and their sessions',
+    run: userVerb(removeUser, (shown) => `deleted ${shown}`),
+  },
+  { words: ['user', 'list'], params: '', takes: 'words', summary: 'list users', run: printUsers() },
+  {
+    words: ['sessions', 'revoke'],
+    params: '<username>',
+    takes: 'words',
+    summary: 'end every session of a user',
+    run: userVerb(revokeAllSessions, (shown, count) => `revoked ${count} session(s) of ${shown}`),
+  },
+  {
+    words: ['keys', 'generate'],
+    params: '',
+    takes: 'words',
+    summary: 'print a new random JWT_SECRET',
+    run: (_args, out) => Promise.resolve(out(randomBytes(32).toString('base64url'))),
+  },
+  {
+    words: ['audit'],
+    params: '[--user NAME] [--since ISO-DATE|30m|24h|7d] [--limit N]',
+    takes: 'flags',
+    summary: 'print security events',
+    run: printAudit(),
+  },
+];
+
+/** The synopsis column is 32 wide, with at least three spaces before the summary. */
+function usageLine(command: Command): string {
+  const synopsis = [...command.words, command.params].filter(Boolean).join(' ');
+  return `  ${synopsis.padEnd(Math.max(32, synopsis.length + 3))}${command.summary}`;
+}
+
+export const USAGE = ['usage: pnpm latchkey <command>', ...COMMANDS.map(usageLine)].join('\n');
+
+/** The command `args` name, with the arguments that follow its words; null if none fits. */
+function commandFor(args: string[]): { command: Command; rest: string[] } | null {
+  for (const command of COMMANDS) {
+    if (!command.words.every((word, i) => args[i] === word)) continue;
+    const rest = args.slice(command.words.length);
+    const arity = command.params.split(' ').filter((p) => p.startsWith('<')).length;
+    if (command.takes === 'flags' || rest.length === arity) return { command, rest };
   }
+  return null;
+}
+
+export async function run(args: string[], out: Out): Promise<void> {
+  const found = commandFor(args);
+  if (found) return found.command.run(found.rest, out);
   throw new CliError(
-    group === undefined
-      ? USAGE
-      : `unknown command: ${args.join(' ')} (run pnpm latchkey for usage)`,
+    args.length === 0 ? USAGE : `unknown command: ${args.join(' ')} (run pnpm latchkey for usage)`,
   );
 }
