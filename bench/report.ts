@@ -21,6 +21,18 @@ export interface Run {
    */
   singleHashMs?: number;
   singleHashMsAround?: [number, number];
+  /**
+   * PostgreSQL: pg_stat_database deltas over the run, per response (transactions = statements,
+   * as each is its own; the login flood's are counted in too).
+   */
+  postgresPerResponse?: {
+    transactions: number;
+    tupFetched: number;
+    blksHit: number;
+    blksRead: number;
+  };
+  /** With --postgres-cpu: the PostgreSQL backends pinned during the run. */
+  postgresPinned?: { cpu: string; pids: number[] };
   /** Many-sessions runs: users and sessions seeded in the server's database. */
   seededUsers?: number;
   seededSessions?: number;
@@ -103,12 +115,26 @@ function table(header: string[], rows: string[][]): string {
 
 /** `f(a's load, b's load)` for every round both scenarios ran in; NaN results are dropped. */
 function perRound(a: Summary, b: Summary, f: (a: LoadResult, b: LoadResult) => number): number[] {
+  return perRoundRun(a, b, (x, y) => f(x.load, y.load));
+}
+
+function perRoundRun(a: Summary, b: Summary, f: (a: Run, b: Run) => number): number[] {
   return a.runs.flatMap((run) => {
     const other = b.runs.find((r) => r.round === run.round);
-    const value = other ? f(run.load, other.load) : NaN;
+    const value = other ? f(run, other) : NaN;
     return Number.isFinite(value) ? [value] : [];
   });
 }
+
+/**
+ * The server's CPU time per response, µs (all its threads and its hashing process): what a
+ * request costs, whatever else ran on the machine meanwhile. NaN when not measured.
+ */
+function cpuUs(run: Run): number {
+  const c = run.serverCpu;
+  return c ? (c.eventLoopMs + c.hashMs + c.otherMs) * 1000 : NaN;
+}
+const cpuRatio = (a: Run, b: Run) => cpuUs(a) / cpuUs(b);
 
 /** "3.98× (3.1, 4.0, 5.2)", or "—" when no round gave a value. */
 function ratioCell(values: number[]): string {
@@ -124,12 +150,14 @@ export function render(summaries: Summary[]): string {
       runs.length > 1 ? `${fixed(Math.min(...all), 0)}–${fixed(Math.max(...all), 0)}` : '';
     const { load } = median;
     const rss = median.rssMb === null ? 'n/a' : fixed(median.rssMb, 0);
+    const cpu = cpuUs(median);
     rows.push([
       scenario,
       fixed(load.rps, 0),
       range,
       ms(load, load.p50),
       ms(load, load.p99),
+      Number.isFinite(cpu) ? fixed(cpu, 0) : '',
       errorsCell(load),
       rss,
     ]);
@@ -141,12 +169,22 @@ export function render(summaries: Summary[]): string {
         `${fixed(f.okRps, 1)} ok/s`,
         ms(f, f.p50),
         ms(f, f.p99),
+        '',
         errorsCell(f),
         '',
       ]);
     }
   }
-  const header = ['scenario', 'req/s', 'runs min–max', 'p50 ms', 'p99 ms', 'errors', 'RSS MB'];
+  const header = [
+    'scenario',
+    'req/s',
+    'runs min–max',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'errors',
+    'RSS MB',
+  ];
   const lines = [table(header, rows), ''];
   // Ratios are taken within each round (the scenarios of a round run minutes apart at most, the
   // rounds up to ten minutes apart, and this machine's speed drifts): the median of the rounds'
@@ -183,6 +221,7 @@ export function render(summaries: Summary[]): string {
         ms(one.median.load, one.median.load.p99),
         ms(m.load, m.load.p99),
         ratioCell(perRound(many, one, p99Ratio)),
+        ratioCell(perRoundRun(many, one, cpuRatio)),
         m.rssMb === null ? 'n/a' : fixed(m.rssMb, 0),
         `${m.load.distinctTokens ?? 0} / ${m.load.distinctBodies ?? 0}`,
       ],
@@ -201,6 +240,7 @@ export function render(summaries: Summary[]): string {
           'one p99',
           'many p99',
           'many/one p99',
+          'many/one CPU µs/req',
           'many RSS MB',
           'tokens sent / users answered',
         ],
@@ -218,13 +258,40 @@ export function render(summaries: Summary[]): string {
         database,
         ratioCell(perRound(info, warn, rpsRatio)),
         ratioCell(perRound(info, warn, p99Ratio)),
+        ratioCell(perRoundRun(info, warn, cpuRatio)),
       ],
     ];
   });
   if (logRows.length > 0) {
     lines.push(
       'me at LOG_LEVEL=info (the default, one line per request) against LOG_LEVEL=warn, same round',
-      table(['database', 'info/warn req/s', 'info/warn p99'], logRows),
+      table(['database', 'info/warn req/s', 'info/warn p99', 'info/warn CPU µs/req'], logRows),
+      '',
+    );
+  }
+  const pgRows = summaries.flatMap((s) => {
+    const pg = s.median.postgresPerResponse;
+    if (!pg) return [];
+    const pinned = s.median.postgresPinned;
+    return [
+      [
+        s.scenario,
+        fixed(pg.transactions, 3),
+        fixed(pg.tupFetched, 2),
+        fixed(pg.blksHit, 2),
+        fixed(pg.blksRead, 3),
+        pinned ? `cpu ${pinned.cpu} (${pinned.pids.length} backends)` : 'not pinned',
+      ],
+    ];
+  });
+  if (pgRows.length > 0) {
+    lines.push(
+      'PostgreSQL work per response (pg_stat_database over the median run; a statement is a ' +
+        'transaction and a round trip)',
+      table(
+        ['scenario', 'statements', 'rows fetched', 'blocks hit', 'blocks read', 'backends'],
+        pgRows,
+      ),
       '',
     );
   }

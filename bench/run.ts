@@ -11,7 +11,15 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureFootprint } from './footprint.ts';
-import { hasTaskset, installCleanup, ROOT, spawnNode, startLoad, waitIdle } from './procs.ts';
+import {
+  hasTaskset,
+  installCleanup,
+  ROOT,
+  sleep,
+  spawnNode,
+  startLoad,
+  waitIdle,
+} from './procs.ts';
 import {
   problems,
   render,
@@ -27,6 +35,9 @@ import { measure, scenarios, type LatchkeyServers } from './scenarios.ts';
 import {
   databaseKind,
   freshDatabase,
+  pinPostgres,
+  postgresCounters,
+  type PostgresCounters,
   mintTokens,
   seedSessions,
   type BenchDatabase,
@@ -45,6 +56,8 @@ const { values: flags } = parseArgs({
     sessions: { type: 'string' },
     users: { type: 'string' },
     scenarios: { type: 'string' },
+    'postgres-cpu': { type: 'string' },
+    'postgres-stats': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
@@ -83,6 +96,11 @@ for (const spec of options.databases) databaseKind(spec); // fails early on a ba
 const kinds = options.databases.map(databaseKind);
 if (new Set(kinds).size !== kinds.length) throw new Error('--database: one of each kind at most');
 const selected = new Set(options.scenarios as ScenarioKey[]);
+const postgresSpec = options.databases.find((d) => databaseKind(d) === 'postgres') ?? '';
+const postgresCpu = flags['postgres-cpu'] ?? null;
+if (postgresCpu !== null && (!hasTaskset || postgresSpec === '')) {
+  throw new Error('--postgres-cpu needs taskset and a --database postgres://…');
+}
 const wants = (...keys: ScenarioKey[]) => keys.some((k) => selected.has(k));
 
 // Servers on core 0, load generators on core 1 (when taskset exists and there are two cores).
@@ -99,6 +117,27 @@ async function singleHashMs(): Promise<number> {
   return (JSON.parse(out) as { medianMs: number }).medianMs;
 }
 
+/**
+ * Pins the backends of `databases` to `cpu` now and every second until stopped (the pool opens
+ * connections as load needs them and closes idle ones); resolves with every pid it pinned.
+ */
+function keepPinned(databases: string[], cpu: string): () => Promise<number[]> {
+  const seen = new Set<number>();
+  let running = Promise.resolve();
+  const pin = () => {
+    running = running
+      .then(() => pinPostgres(postgresSpec, databases, cpu))
+      .then((pids) => pids.forEach((pid) => seen.add(pid)));
+  };
+  pin();
+  const timer = setInterval(pin, 1000);
+  return async () => {
+    clearInterval(timer);
+    await running;
+    return [...seen].sort((a, b) => a - b);
+  };
+}
+
 async function main(): Promise<number> {
   installCleanup();
   const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
@@ -110,6 +149,11 @@ async function main(): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
   process.once('exit', () => rmSync(scratch, { recursive: true, force: true }));
   const databases: BenchDatabase[] = [];
+  const databaseOf = new Map<RunningServer, BenchDatabase>();
+  const databaseNames = (scenario: { server: RunningServer }) => {
+    const name = databaseOf.get(scenario.server)?.name;
+    return name ? [name] : [];
+  };
   const servers: RunningServer[] = [];
   const started = async <T extends RunningServer>(server: Promise<T>): Promise<T> => {
     const s = await server;
@@ -135,8 +179,13 @@ async function main(): Promise<number> {
     for (const spec of options.databases) {
       const database = databaseKind(spec);
       const set: LatchkeyServers = { database };
-      const start = (name: string, url: string, env: Record<string, string> = {}) =>
-        started(startLatchkey({ database: url, cpu: SERVER_CPU, env, name }));
+      const start = async (name: string, db: BenchDatabase, env: Record<string, string> = {}) => {
+        const server = await started(
+          startLatchkey({ database: db.url, cpu: SERVER_CPU, env, name }),
+        );
+        databaseOf.set(server, db);
+        return server;
+      };
       const pending: Promise<unknown>[] = [];
       if (wants('me', 'many', 'users-me', 'login', 'flood')) {
         const db = await fresh(spec, 'main');
@@ -149,19 +198,19 @@ async function main(): Promise<number> {
           );
           set.seeded = { users: seeded.users, sessions: seeded.sessions.length };
           pending.push(
-            start(`latchkey-${database}`, db.url).then(async (server) => {
+            start(`latchkey-${database}`, db).then(async (server) => {
               set.main = server;
               set.tokensFile = await mintTokens(server.env, seeded.sessions, scratch);
             }),
           );
         } else {
-          pending.push(start(`latchkey-${database}`, db.url).then((s) => (set.main = s)));
+          pending.push(start(`latchkey-${database}`, db).then((s) => (set.main = s)));
         }
       }
       if (wants('uncached')) {
         const db = await fresh(spec, 'uncached');
         pending.push(
-          start(`uncached-${database}`, db.url, { SESSION_CACHE_MS: '0' }).then(
+          start(`uncached-${database}`, db, { SESSION_CACHE_MS: '0' }).then(
             (s) => (set.uncached = s),
           ),
         );
@@ -169,7 +218,7 @@ async function main(): Promise<number> {
       if (wants('warn')) {
         const db = await fresh(spec, 'warn');
         pending.push(
-          start(`warn-${database}`, db.url, { LOG_LEVEL: 'warn' }).then((s) => (set.warn = s)),
+          start(`warn-${database}`, db, { LOG_LEVEL: 'warn' }).then((s) => (set.warn = s)),
         );
       }
       await Promise.all(pending);
@@ -199,14 +248,45 @@ async function main(): Promise<number> {
     }
   }
 
-  // Rounds interleave the scenarios (A B C D E, A B C D E, …) so machine noise hits all of them.
+  // Rounds interleave the scenarios (A B C D E, E D C B A, A B C D E, …) so machine noise hits all
+  // of them, and a scenario's place in the round (first after the flood, last before it…) does
+  // not favour it every time.
   const runs: Run[] = [];
   for (let round = 1; round <= options.runs; round++) {
-    for (const scenario of all) {
+    for (const scenario of round % 2 === 1 ? all : [...all].reverse()) {
       process.stderr.write(`bench: round ${round}/${options.runs}: ${scenario.name}\n`);
       const isLogin = scenario.key === 'login';
       const hashBefore = isLogin ? await singleHashMs() : undefined;
+      const stopPinning =
+        postgresCpu !== null && scenario.database === 'postgres'
+          ? keepPinned(databaseNames(scenario), postgresCpu)
+          : undefined;
+      const pgName = scenario.database === 'postgres' ? databaseNames(scenario)[0] : undefined;
+      const pgBefore =
+        pgName && flags['postgres-stats']
+          ? await postgresCounters(postgresSpec, pgName)
+          : undefined;
       const run = await measure(scenario, round, LOAD_CPU);
+      const pinned = await stopPinning?.();
+      if (pgName && pgBefore) {
+        // An idle backend reports its statistics within PGSTAT_IDLE_INTERVAL (10 s) at the latest.
+        await sleep(11_000);
+        const after = await postgresCounters(postgresSpec, pgName);
+        const per = (key: keyof PostgresCounters) =>
+          (after[key] - pgBefore[key]) / Math.max(1, run.load.responses);
+        run.postgresPerResponse = {
+          transactions: per('transactions'),
+          tupFetched: per('tupFetched'),
+          blksHit: per('blksHit'),
+          blksRead: per('blksRead'),
+        };
+      }
+      if (pinned) {
+        process.stderr.write(
+          `bench:   postgres backends ${pinned.join(' ')} on cpu ${postgresCpu}\n`,
+        );
+        run.postgresPinned = { cpu: postgresCpu ?? '', pids: pinned };
+      }
       if (hashBefore !== undefined) {
         await settle(); // the logins still in flight would slow the timing down
         const hashAfter = await singleHashMs();

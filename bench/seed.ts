@@ -3,6 +3,7 @@
  * PostgreSQL database created next to the one `--database` names), optionally seeded with many
  * live sessions, and access tokens for them minted by the server's own token module.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,8 @@ export interface BenchDatabase {
   kind: DatabaseKind;
   /** The server's DATABASE_URL. */
   url: string;
+  /** PostgreSQL: the database's name. */
+  name?: string;
   /** Drops the database (PostgreSQL) or removes the data directory (PGlite). */
   drop(): Promise<void>;
 }
@@ -72,7 +75,7 @@ export async function freshDatabase(spec: string, label: string): Promise<BenchD
     dropped = true;
     await onServer(spec, `drop database if exists ${name} with (force)`);
   };
-  return { kind: 'postgres', url: url.toString(), drop };
+  return { kind: 'postgres', url: url.toString(), name, drop };
 }
 
 export interface Seeded {
@@ -139,4 +142,63 @@ export async function mintTokens(
   const file = join(dir, `tokens-${randomBytes(4).toString('hex')}.txt`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/**
+ * Pins the PostgreSQL backends serving `databases` (found in pg_stat_activity: one per pooled
+ * connection) to `cpu`, every thread of each; returns their pids. Backends opened later are not
+ * pinned, so this runs before every run.
+ */
+export async function pinPostgres(
+  spec: string,
+  databases: string[],
+  cpu: string,
+): Promise<number[]> {
+  const dbh = await createDb(spec, { poolSize: 1 });
+  try {
+    const rows = await query<{ pid: number }>(
+      dbh,
+      'select pid from pg_stat_activity where datname = any($1::text[])',
+      [databases],
+    );
+    const pids = rows.map((r) => r.pid);
+    for (const pid of pids) {
+      const result = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)]);
+      if (result.status !== 0)
+        throw new Error(`taskset ${pid}: ${result.stderr.toString().trim()}`);
+    }
+    return pids;
+  } finally {
+    await dbh.close();
+  }
+}
+
+export interface PostgresCounters {
+  /** Committed transactions: each autocommit statement is one, so one round trip each. */
+  transactions: number;
+  /** Rows fetched by index scans, and buffer hits and reads. */
+  tupFetched: number;
+  blksHit: number;
+  blksRead: number;
+}
+
+/** The database's counters in pg_stat_database (updated by each backend within a second or so). */
+export async function postgresCounters(spec: string, database: string): Promise<PostgresCounters> {
+  const dbh = await createDb(spec, { poolSize: 1 });
+  try {
+    const [row] = await query<Record<string, string>>(
+      dbh,
+      `select xact_commit + xact_rollback as transactions, tup_fetched, blks_hit, blks_read
+       from pg_stat_database where datname = $1`,
+      [database],
+    );
+    return {
+      transactions: Number(row?.transactions ?? NaN),
+      tupFetched: Number(row?.tup_fetched ?? NaN),
+      blksHit: Number(row?.blks_hit ?? NaN),
+      blksRead: Number(row?.blks_read ?? NaN),
+    };
+  } finally {
+    await dbh.close();
+  }
 }
