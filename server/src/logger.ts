@@ -16,6 +16,9 @@ export const LOG_FLUSH_MS = 250;
  * gracefully or not. Only a SIGKILL can lose the last quarter second.
  */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const stdout = destination
+    ? null
+    : pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES });
   const logger = pino(
     {
       level,
@@ -39,9 +42,20 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: BUFFER_BYTES }),
+    stdout ?? destination,
   );
-  if (!destination) setInterval(() => logger.flush(), LOG_FLUSH_MS).unref();
+  if (stdout) {
+    // The stream's own flush without a callback: it starts a write of what has gathered unless one
+    // is under way. (The logger's flush waits for the buffer to empty, fsyncs, and under steady
+    // load piles up a listener per call.)
+    setInterval(() => {
+      try {
+        stdout.flush();
+      } catch {
+        // Closed: the process is exiting, and pino has flushed it synchronously.
+      }
+    }, LOG_FLUSH_MS).unref();
+  }
   return logger;
 }
 
