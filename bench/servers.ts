@@ -98,11 +98,18 @@ export async function startLatchkey(options: {
   process.once('exit', cleanupDir);
   await waitReady(`${url}/readyz`, child, READY_TIMEOUT_MS);
 
-  // A unique name, so runs against a shared PostgreSQL database never collide.
-  const username = `bench-${randomBytes(6).toString('hex')}`;
-  const loginBody = JSON.stringify({ username, password: 'benchmark horse battery staple 7' });
+  // Two users: the login scenarios sign one in thousands of times, and each sign-in beyond the
+  // live-session limit ends that user's oldest session — the `me` token's must not be among them.
+  const credentials = (role: string) =>
+    JSON.stringify({
+      username: `bench-${role}-${randomBytes(6).toString('hex')}`,
+      password: 'benchmark horse battery staple 7',
+    });
+  const loginBody = credentials('login');
+  const meBody = credentials('me');
   await postJson(`${url}/trpc/register`, loginBody);
-  const token = accessToken(await postJson(`${url}/trpc/login`, loginBody));
+  await postJson(`${url}/trpc/register`, meBody);
+  const token = accessToken(await postJson(`${url}/trpc/login`, meBody));
   return {
     name: options.name ?? 'latchkey',
     url,
