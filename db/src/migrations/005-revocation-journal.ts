@@ -6,7 +6,8 @@ import { sql, type Kysely } from 'kysely';
  * deleted, a row naming neither for a TRUNCATE of sessions; each is announced on the
  * `latchkey_revocation` channel when its transaction commits. Triggers write it, so every path that ends a session — the server, the operator's CLI, a manual
  * statement — is seen, in the transaction that makes the change. The `WHEN` clauses are evaluated
- * without entering PL/pgSQL, so the refresh path's `last_used_at` updates cost nothing extra.
+ * without entering PL/pgSQL, so the refresh path's `last_used_at` updates cost nothing extra, and
+ * the purge's deletion of expired sessions writes nothing (an instance refuses those by itself).
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -43,7 +44,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     execute function session_revocations_record()`.execute(db);
   await sql`
     create trigger sessions_deleted_journal after delete on sessions
-    for each row when (old.revoked_at is null)
+    for each row when (old.revoked_at is null and old.expires_at > now())
     execute function session_revocations_record()`.execute(db);
   await sql`
     create trigger users_disabled_journal after update of disabled_at on users
