@@ -1,11 +1,11 @@
 import type { AuditEntry } from '../audit/audit.repository.ts';
 import { auditedTransaction, recordEvent, type RecordOptions } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import { throttleLogin, throttleClient } from '../throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser, throttleClient } from '../throttle/throttle.service.ts';
 import {
   findUserCredentialsById,
   insertUser,
@@ -99,7 +99,7 @@ async function admittedLogin(
   // The throttle count, the user lookup (one statement) and the hash share one turn
   // (PasswordHasher.withTurn): a login refused for waiting too long has counted nothing.
   const { verdict, user, matches } = await deps.hasher.withTurn(async (hashing) => {
-    const { verdict: counted, user: found } = await throttleLogin(
+    const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
       deps,
       input.username,
       meta.clientAddress,
@@ -170,7 +170,7 @@ export async function changePassword(
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
   const { verdict, matches } = await deps.hasher.withTurn(async (hashing) => {
-    const { verdict: counted, user: found } = await throttleLogin(
+    const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
       deps,
       user.username,
       meta.clientAddress,

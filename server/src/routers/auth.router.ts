@@ -3,7 +3,6 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
 import { bearerToken } from '../context.ts';
-import { clearRefreshCookie } from '../http/cookies.ts';
 import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
@@ -42,14 +41,14 @@ export const authProcedures = {
   refresh: cookieProcedure.mutation(async ({ ctx }) => {
     const result = await refreshSession(ctx.deps, ctx.req.refreshToken, clientMeta(ctx));
     if (result.ok) return tokenResponse(ctx, result.value);
-    ctx.res.setCookie(clearRefreshCookie());
+    ctx.res.clearRefreshToken();
     throw invalidSession();
   }),
 
   logout: cookieProcedure
     .input(z.object({ everywhere: z.boolean().optional() }).strict().optional())
     .mutation(async ({ ctx, input }) => {
-      ctx.res.setCookie(clearRefreshCookie());
+      ctx.res.clearRefreshToken();
       const everywhere = input?.everywhere ?? false;
       const meta = clientMeta(ctx);
       // The cookie names the session; a bearer token is accepted too for clients without one.

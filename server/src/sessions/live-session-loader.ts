@@ -1,4 +1,4 @@
-import type { Db } from '../users/user.repository.ts';
+import type { Db } from '@latchkey/db';
 import { findSessionsForCheck, type SessionForCheck } from './session.repository.ts';
 
 /** A load's answer and what was true when it was sent (see LiveSessions). */

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.ts';
-import type { Db } from '../users/user.repository.ts';
+import type { Db } from '@latchkey/db';
 import { lastRevocationId, readRevocations, type RevocationRow } from './revocation.repository.ts';
 
 /** What one read of the journal revoked: sessions by id, users (all their sessions) by id. */

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../users/user.repository.ts';
+import type { Db } from '@latchkey/db';
 
 /** One journal row: a session that stopped being live, or (sessionId null) a user's every session. */
 export interface RevocationRow {
