@@ -1,7 +1,8 @@
 import type { DbHandle } from '@latchkey/db';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, memoryLog, uniqueName, type TestDb } from '../../test/helpers.ts';
+import { createTestDb, memoryLog, type TestDb } from '../../test/helpers.ts';
+import { seedSessions, type SeededSession } from '../../test/sessions.ts';
 import { LiveSessionLoader } from './live-session-loader.ts';
 import { LiveSessions, type LiveSessionsOptions } from './live-sessions.ts';
 
@@ -42,26 +43,8 @@ function instance(options: Partial<LiveSessionsOptions> = {}, dbh: DbHandle = db
   return sessions;
 }
 
-interface Seeded {
-  sessionId: string;
-  userId: string;
-}
-
-/** `count` live sessions, `perUser` to a user. */
-async function seed(count: number, perUser = 1): Promise<Seeded[]> {
-  const prefix = uniqueName('live');
-  const { rows } = await sql<{ session_id: string; user_id: string }>`
-    with u as (
-      insert into users (username, password_hash)
-      select ${prefix} || '-' || g, 'not a hash' from generate_series(1, ${Math.ceil(count / perUser)}::int) g
-      returning id
-    ), numbered as (select id, row_number() over () as n from u)
-    insert into sessions (user_id, expires_at)
-    select numbered.id, now() + interval '1 day'
-    from generate_series(0, ${count - 1}::int) s join numbered on numbered.n = s / ${perUser}::int + 1
-    returning id as session_id, user_id`.execute(db.db);
-  return rows.map((r) => ({ sessionId: r.session_id, userId: r.user_id }));
-}
+type Seeded = SeededSession;
+const seed = (count: number, perUser = 1) => seedSessions(db, count, perUser);
 
 const revokeBySql = (sessionId: string) =>
   sql`update sessions set revoked_at = now(), revoked_reason = 'test' where id = ${sessionId}`.execute(
