@@ -85,6 +85,27 @@ describe('live sessions in memory', () => {
     expect((await a.check(bystander.sessionId, bystander.userId))?.id).toBe(bystander.userId);
   });
 
+  it('reads the journal as soon as a revocation is notified', async () => {
+    // Reads every 5 s only, so only the notification can make it this fast.
+    const a = new LiveSessions({
+      dbh: db,
+      logger: memoryLog().logger,
+      now: () => new Date(),
+      maxAgeMs: 60_000,
+      idleTtlSeconds: 3_600,
+      feed: { pollMs: 5_000, healthyMs: 60_000 },
+    });
+    a.start();
+    running.push(a);
+    await healthy(a);
+    const [s] = (await seed(1)) as [Seeded];
+    await a.check(s.sessionId, s.userId);
+    await new Promise((r) => setTimeout(r, 200)); // the listener is connected
+    await revokeBySql(s.sessionId);
+    const took = await until(async () => !a.remembers(s.sessionId), 1_000);
+    expect(took).toBeLessThan(1_000);
+  });
+
   it('never answers for a token whose sub is not the session’s user', async () => {
     const a = instance();
     await healthy(a);
