@@ -51,7 +51,7 @@ const revokeBySql = (sessionId: string) =>
     other.db,
   );
 
-async function until(refused: () => Promise<boolean>, limitMs: number): Promise<number> {
+async function until(refused: () => boolean | Promise<boolean>, limitMs: number): Promise<number> {
   const started = performance.now();
   while (!(await refused())) {
     if (performance.now() - started > limitMs * 3) break;
@@ -102,7 +102,7 @@ describe('live sessions in memory', () => {
     await a.check(s.sessionId, s.userId);
     await new Promise((r) => setTimeout(r, 200)); // the listener is connected
     await revokeBySql(s.sessionId);
-    const took = await until(async () => !a.remembers(s.sessionId), 1_000);
+    const took = await until(() => !a.remembers(s.sessionId), 1_000);
     expect(took).toBeLessThan(1_000);
   });
 
