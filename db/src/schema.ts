@@ -78,12 +78,25 @@ export interface ThrottleTable {
   expires_at: Timestamp;
 }
 
+/**
+ * The revocation journal (migration 005), written by triggers: a session that stopped being live
+ * (revoked or deleted), or, with `session_id` null, a user disabled or deleted. Instances read it
+ * in `id` order to drop what they remember of those sessions.
+ */
+export interface SessionRevocationsTable {
+  id: Generated<number>;
+  session_id: string | null;
+  user_id: string | null;
+  revoked_at: DefaultTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
   throttle: ThrottleTable;
+  session_revocations: SessionRevocationsTable;
 }
 
 /** What a repository function takes first: the database, or a transaction on it. */
