@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import { appRouter } from '../routers/index.ts';
 import { getProcedureAtPath } from './trpc-internals.ts';
+import { trpcFailure } from '../public-errors.ts';
 
 /** tRPC's own test for a JSON body (media types are case-insensitive; parameters allowed). */
 export function isJsonContent(req: IncomingMessage): boolean {
@@ -73,5 +74,5 @@ export async function refusalOf(
       cause: new AllowedMethods(allow),
     });
   }
-  return new TRPCError({ code: 'FORBIDDEN', message: 'Unsupported content type' });
+  return trpcFailure('UNSUPPORTED_CONTENT_TYPE');
 }
