@@ -21,6 +21,8 @@ export interface LoadSpec {
    * one (round-robin over all of them) as `authorization: Bearer …`.
    */
   tokensFile?: string;
+  /** Stop after this many requests instead of after `duration` (a warm-up over every token). */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -100,6 +102,7 @@ function main(): void {
       duration: spec.duration > 0 ? spec.duration : 3600,
       timeout: 10,
       ...(rotate ? { requests: rotate } : {}),
+      ...(spec.amount ? { amount: spec.amount } : {}),
     },
     (error, result) => {
       if (error) {

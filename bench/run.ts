@@ -6,7 +6,7 @@
  *              [--sessions 100000] [--users 25000] [--scenarios me,many,...] [--no-pin] [--smoke]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -242,8 +242,14 @@ async function main(): Promise<number> {
 
   if (options.warmup > 0) {
     for (const scenario of all.filter((s) => !s.flood)) {
-      process.stderr.write(`bench: warm-up ${scenario.name} (${options.warmup} s)\n`);
-      await startLoad({ ...scenario.spec, duration: options.warmup }, LOAD_CPU, 'warmup').done;
+      // Many sessions: every token once, as each session of a live user has been used before;
+      // a session's first request loads it from the database, later ones find it in memory.
+      const amount = scenario.spec.tokensFile ? lineCount(scenario.spec.tokensFile) : undefined;
+      process.stderr.write(
+        `bench: warm-up ${scenario.name} (${amount ? `${amount} requests` : `${options.warmup} s`})\n`,
+      );
+      await startLoad({ ...scenario.spec, duration: options.warmup, amount }, LOAD_CPU, 'warmup')
+        .done;
       await settle();
     }
   }
@@ -338,6 +344,12 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+function lineCount(file: string): number {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '').length;
 }
 
 main().then(
