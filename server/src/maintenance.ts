@@ -4,6 +4,7 @@ import { recordEvent } from './audit/audit.service.ts';
 import type { Deps } from './services.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
+import { purgeChallenges } from './mfa/mfa.repository.ts';
 
 /** Rows per delete: one short statement, so requests waiting for the database soon get it. */
 const BATCH = 1_000;
@@ -18,7 +19,8 @@ export interface PurgeOptions {
 
 /**
  * One pass of housekeeping: ended sessions (a day after they ended, so recent revocations stay
- * visible), throttle rows that carry nothing any more, audit events past retention. Each table is
+ * visible), throttle rows that carry nothing any more, audit events past retention, second-factor
+ * challenges a day after they expired. Each table is
  * deleted from in batches of `batch` rows until none is left or `budgetMs` (wall time) is spent,
  * one batch at least; between batches the event loop and queued queries (PGlite has a single
  * connection) go first. Safe on every instance.
@@ -35,6 +37,7 @@ export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise
     () => purgeEndedSessions(db, ended, idle, batch),
     () => purgeThrottle(db, new Date(now), batch),
     () => purgeAuditEvents(db, retained, batch),
+    () => purgeChallenges(db, ended, batch),
   ];
   let purged = 0;
   for (const purge of purges) {

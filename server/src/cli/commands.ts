@@ -10,11 +10,13 @@ import {
   createUser,
   listUsers,
   removeUser,
+  resetSecondFactor,
   revokeAllSessions,
   setDisabled,
   setPassword,
 } from '../users/admin.service.ts';
 import { readPassword } from './password-input.ts';
+import { resealSecrets } from '../mfa/rewrap.ts';
 
 /** A failure the operator can act on: printed as one line, exit status 1. */
 export class CliError extends Error {}
@@ -27,7 +29,9 @@ export const USAGE = `usage: pnpm latchkey <command>
   user enable <username>          allow sign-in again
   user delete <username>          delete a user and their sessions
   user list                       list users
+  user reset-mfa <username>       remove a user's second factor and end their sessions
   sessions revoke <username>      end every session of a user
+  mfa rewrap                      re-seal every TOTP secret with the current MFA key
   keys generate                   print a new random JWT_SECRET
   audit [--user NAME] [--since ISO-DATE|30m|24h|7d] [--limit N]   print security events`;
 
@@ -96,6 +100,12 @@ async function userCommand(deps: Deps, verb: string, name: string, out: Out): Pr
       if (!result.ok) explain(result, shown);
       return out(verb === 'disable' ? `disabled ${shown}; sessions ended` : `enabled ${shown}`);
     }
+    case 'reset-mfa': {
+      const result = await resetSecondFactor(deps, name);
+      if (!result.ok) explain(result, shown);
+      const what = result.value ? 'second factor removed' : 'no second factor was set';
+      return out(`${what} for ${shown}; their sessions have ended`);
+    }
     case 'delete': {
       const result = await removeUser(deps, name);
       if (!result.ok) explain(result, shown);
@@ -130,6 +140,15 @@ export async function run(args: string[], out: Out): Promise<void> {
       const result = await revokeAllSessions(deps, name);
       if (!result.ok) explain(result, canonicalUsername(name));
       out(`revoked ${result.value} session(s) of ${canonicalUsername(name)}`);
+    });
+  }
+  if (group === 'mfa' && verb === 'rewrap' && name === undefined) {
+    return withDeps(async (deps) => {
+      const { resealed, unreadable } = await resealSecrets(deps);
+      out(`re-sealed ${resealed} TOTP secret(s) with the current key`);
+      if (unreadable > 0) {
+        throw new CliError(`${unreadable} secret(s) open with no configured key; keep the old key`);
+      }
     });
   }
   if (group === 'audit') {

@@ -12,6 +12,8 @@ import { bearerChallenge, sendJson } from './respond.ts';
 import { readBody } from './request.ts';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+/** Stands for an `otp` field whose bytes are not text: no code has this shape. */
+const NOT_A_CODE = '\u0000';
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** FastAPI/pydantic's shape for a missing form field, which the tutorial's clients expect. */
@@ -80,19 +82,32 @@ export async function handleToken(
       },
     );
   const parsed = loginInputSchema.safeParse({ username, password });
+  // `otp`: the second factor's code, for users who have one (ignored by everyone else). Bytes that
+  // are not text are a code that cannot match.
+  const otp = form.get('otp');
+  const secondFactor = { otp: otp === null ? NOT_A_CODE : otp };
   const result = parsed.success
-    ? await login(deps, parsed.data, meta, { withRefreshToken: false })
+    ? await login(deps, parsed.data, meta, { withRefreshToken: false, secondFactor })
     : await refuseMalformedLogin(deps, meta);
-  if (result.ok) {
+  if (result.ok && result.value.kind === 'session') {
+    const session = result.value.session;
     return sendJson(
       res,
       200,
-      {
-        access_token: result.value.accessToken,
-        token_type: 'bearer',
-        expires_in: result.value.expiresIn,
-      },
+      { access_token: session.accessToken, token_type: 'bearer', expires_in: session.expiresIn },
       NO_STORE,
+    );
+  }
+  // With `secondFactor` given, login never answers with a challenge; were it to, no token either.
+  if (result.ok || result.code === 'MFA_REQUIRED') {
+    return sendJson(res, 403, { detail: 'Second factor required' }, NO_STORE);
+  }
+  if (result.code === 'INVALID_CODE') {
+    return sendJson(
+      res,
+      401,
+      { detail: 'Invalid authentication code' },
+      { ...NO_STORE, 'www-authenticate': 'Bearer' },
     );
   }
   if (result.code === 'THROTTLED') {

@@ -2,6 +2,7 @@ import { loginInputSchema, PASSWORD_MIN_LENGTH_FLOOR, registerInputSchema } from
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
+import { MFA_METHODS } from '../mfa/sign-in.ts';
 import { bearerToken } from '../context.ts';
 import { clearRefreshCookie } from '../http/cookies.ts';
 import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
@@ -34,7 +35,17 @@ export const authProcedures = {
 
   login: publicProcedure.input(loginInputSchema).mutation(async ({ ctx, input }) => {
     const result = await login(ctx.deps, input, clientMeta(ctx));
-    if (result.ok) return tokenResponse(ctx, result.value);
+    if (result.ok) {
+      const signIn = result.value;
+      if (signIn.kind === 'session') return tokenResponse(ctx, signIn.session);
+      // Only after the password verified; no cookie, nothing that signs in.
+      return {
+        mfaRequired: true as const,
+        mfaToken: signIn.mfaToken,
+        methods: [...MFA_METHODS],
+        expiresIn: signIn.expiresIn,
+      };
+    }
     if (result.code === 'THROTTLED') throw throttled(result.retryAfter);
     throw invalidCredentials();
   }),
