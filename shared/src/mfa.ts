@@ -18,7 +18,10 @@ export const mfaVerifyInputSchema = z.object({
 export const totpSetupInputSchema = z.object({ password: loginPasswordSchema });
 export const totpEnableInputSchema = z.object({ code: mfaCodeSchema });
 /** `mfa.totp.disable` and `mfa.recoveryCodes.regenerate`: the password and a code. */
-export const mfaStepUpInputSchema = z.object({ password: loginPasswordSchema, code: mfaCodeSchema });
+export const mfaStepUpInputSchema = z.object({
+  password: loginPasswordSchema,
+  code: mfaCodeSchema,
+});
 
 /** What the SPA's code forms check before sending: something was typed. */
 export const mfaCodeFormSchema = z.object({
