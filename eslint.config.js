@@ -4,6 +4,12 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/** tRPC's internals may change in any release: one module (it says which parts) imports them. */
+const TRPC_INTERNALS = {
+  name: '@trpc/server/unstable-core-do-not-import',
+  message: 'Import it through server/src/http/trpc-internals.ts.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -61,6 +67,30 @@ export default tseslint.config(
               group: ['@latchkey/server', '@latchkey/server/*', '@latchkey/db', '@trpc/server*'],
               allowTypeImports: true,
               message: 'The client may import server code for types only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['server/**/*.ts'],
+    ignores: ['server/src/http/trpc-internals.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [TRPC_INTERNALS] }],
+    },
+  },
+  {
+    files: ['server/src/routers/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [TRPC_INTERNALS],
+          patterns: [
+            {
+              group: ['../http/*'],
+              message: 'Routers reach HTTP only through the context (ctx.res, ctx.req).',
             },
           ],
         },

@@ -44,13 +44,23 @@ async function upToDate(db: Kysely<Database>, schema?: string | null): Promise<b
   return applied.length === known.length && known.every((name) => applied.includes(name));
 }
 
-/** Applies every pending migration; throws with the failing migration's name. */
+async function currentSchema(db: Kysely<Database>): Promise<string | null> {
+  const { rows } = await sql<{ name: string | null }>`select current_schema() as name`.execute(db);
+  return rows[0]?.name ?? null;
+}
+
+/**
+ * Applies every pending migration; throws with the failing migration's name. Without `schema`, the
+ * bookkeeping goes to the connection's current schema (its `search_path`, as a `DATABASE_URL` with
+ * `options=-c search_path=…` sets it), never to a `kysely_migration` table another schema holds.
+ */
 export async function migrateToLatest(
   db: Kysely<Database>,
   schema?: string | null,
 ): Promise<string[]> {
-  if (await upToDate(db, schema)) return [];
-  const { error, results } = await createMigrator(db, schema).migrateToLatest();
+  const target = schema ?? (await currentSchema(db));
+  if (await upToDate(db, target)) return [];
+  const { error, results } = await createMigrator(db, target).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error !== undefined) {
     const reason = error instanceof Error ? error.message : JSON.stringify(error);

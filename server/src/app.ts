@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { createHttpApp, createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { recordSigningKey, startMaintenance } from './maintenance.ts';
-import { createDeps, type Deps } from './services.ts';
+import { createDeps, type Deps } from './deps.ts';
 import { listenForRevocations } from './sessions/revocation.ts';
 
 export interface AppOptions {
@@ -35,7 +35,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     if (ownsDb) await dbh.close();
     throw error;
   }
-  const deps = await createDeps(config, dbh, logger, options.now);
+  // With PORT=0 the real origin is known only once the server listens (below).
+  let origin = config.publicUrl;
+  const deps = await createDeps(config, dbh, logger, options.now, () => origin);
   await recordSigningKey(deps);
   const app = createHttpApp(deps, { spaDir: options.spaDir });
   const server = createHttpServer(app);
@@ -48,8 +50,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  // With PORT=0 the origin is only known now; the CSRF origin check must use the real one.
-  if (!config.publicUrlConfigured && config.port === 0) deps.config.publicUrl = url;
+  // The CSRF origin check must use the real origin, not the derived `…:0`.
+  if (!config.publicUrlConfigured && config.port === 0) origin = url;
 
   let closing: Promise<void> | null = null;
   const close = () =>

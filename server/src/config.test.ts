@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, keyId, loadConfig, MAX_THROTTLE_LIMIT, weakSecretReason } from './config.ts';
+import {
+  ConfigError,
+  keyId,
+  loadConfig,
+  MAX_THROTTLE_LIMIT,
+  weakSecretReason,
+  withSigningKey,
+} from './config.ts';
 import { run } from './cli/commands.ts';
 
 const GOOD_SECRET = 'Vq3mY8k2LxN0pR7tW4zB6cD1fH9jK5sA-_eGuIoQwEr'; // 43 characters
@@ -18,7 +25,7 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'latchkey-config-'));
 function configError(env: Record<string, string>): ConfigError {
   let caught: unknown = null;
   try {
-    loadConfig({ DATA_DIR: tempDir(), ...env });
+    withSigningKey(loadConfig({ DATA_DIR: tempDir(), ...env }));
   } catch (error) {
     caught = error;
   }
@@ -222,11 +229,13 @@ describe('the signing key in production', () => {
 
   it('accepts a good 43-character key, signs with it and names it by keyId', () => {
     const dataDir = tempDir();
-    const config = loadConfig({
-      NODE_ENV: 'production',
-      JWT_SECRET: GOOD_SECRET,
-      DATA_DIR: dataDir,
-    });
+    const config = withSigningKey(
+      loadConfig({
+        NODE_ENV: 'production',
+        JWT_SECRET: GOOD_SECRET,
+        DATA_DIR: dataDir,
+      }),
+    );
     const bytes = new TextEncoder().encode(GOOD_SECRET);
     expect(config.production).toBe(true);
     expect(config.jwt.generated).toBe(false);
@@ -257,7 +266,7 @@ describe('the signing key in production', () => {
 describe('outside production without JWT_SECRET', () => {
   it('generates a key into DATA_DIR/jwt-secret with mode 0600 and reuses it', () => {
     const dataDir = join(tempDir(), 'nested');
-    const first = loadConfig({ DATA_DIR: dataDir });
+    const first = withSigningKey(loadConfig({ DATA_DIR: dataDir }));
     const file = join(dataDir, 'jwt-secret');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const stored = readFileSync(file, 'utf8').trim();
@@ -265,9 +274,11 @@ describe('outside production without JWT_SECRET', () => {
     expect(first.jwt.generated).toBe(true);
     expect(Buffer.from(first.jwt.signing.secret).toString('utf8')).toBe(stored);
 
-    const second = loadConfig({ DATA_DIR: dataDir });
+    const second = withSigningKey(loadConfig({ DATA_DIR: dataDir }));
     expect(second.jwt.signing.kid).toBe(first.jwt.signing.kid);
-    expect(loadConfig({ DATA_DIR: tempDir() }).jwt.signing.kid).not.toBe(first.jwt.signing.kid);
+    expect(withSigningKey(loadConfig({ DATA_DIR: tempDir() })).jwt.signing.kid).not.toBe(
+      first.jwt.signing.kid,
+    );
   });
 
   it('refuses a stored key that is guessable, naming the file and not the key', () => {

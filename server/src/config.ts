@@ -139,7 +139,7 @@ export interface Config {
   jwt: {
     signing: JwtKey;
     /** Signing key first, then previous keys; verification selects by `kid`. */
-    verification: JwtKey[];
+    verification: readonly JwtKey[];
     issuer: string;
     audience: string;
     /** True when the signing key was generated into DATA_DIR (development only). */
@@ -154,7 +154,7 @@ export interface Config {
   loginLockoutSeconds: number;
   loginMaxPerClient: number;
   trustProxy: TrustProxy;
-  corsOrigins: string[];
+  corsOrigins: readonly string[];
   logLevel: (typeof logLevels)[number];
   argon2: Argon2Params;
   /** Argon2 computations allowed at once (0 in the environment = one per core). */
@@ -199,31 +199,42 @@ export function weakSecretReason(value: string): string | null {
   return null;
 }
 
-function resolveSigningSecret(
-  value: string | undefined,
-  production: boolean,
-  dataDir: string,
-): { secret: string; generated: boolean } {
+/** JWT_SECRET checked, or null when it is unset and a development key will be used. */
+function givenSigningSecret(value: string | undefined, production: boolean): string | null {
   if (value !== undefined && value !== '') {
     const reason = weakSecretReason(value);
     const hint = reason === GUESSABLE ? '; generate one with pnpm latchkey keys generate' : '';
     if (reason) throw new ConfigError(`JWT_SECRET ${reason}${hint}`);
-    return { secret: value, generated: false };
+    return value;
   }
   if (production) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+  return null;
+}
+
+/**
+ * The development signing key kept in `DATA_DIR/jwt-secret`: read when it exists, otherwise
+ * generated and written there (mode 0600, creating DATA_DIR). Throws ConfigError for a stored key
+ * that is weak, naming the file and never the key.
+ */
+function loadOrCreateDevelopmentKey(dataDir: string): string {
   const file = join(dataDir, 'jwt-secret');
   if (existsSync(file)) {
     const stored = readFileSync(file, 'utf8').trim();
     const reason = weakSecretReason(stored);
     if (reason) throw new ConfigError(`the key in ${file} ${reason}; delete it`);
-    return { secret: stored, generated: true };
+    return stored;
   }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
-  return { secret, generated: true };
+  return secret;
 }
+
+const toKey = (s: string): JwtKey => {
+  const bytes = new TextEncoder().encode(s);
+  return { kid: keyId(bytes), secret: bytes };
+};
 
 /**
  * TRUST_PROXY: `off`/`false`, `on`/`true` (one hop), a hop count, or a comma-separated list of
@@ -254,10 +265,28 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /**
- * Parses the environment once. Throws ConfigError with a one-line message naming the variable.
- * The only reader of process.env in the server.
+ * The configuration as the environment gives it: everything but a development signing key, which
+ * withSigningKey adds at start-up. `jwt.signing` is null exactly when `jwt.generated` is true.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export type ParsedConfig = Readonly<
+  Omit<Config, 'jwt' | 'mfa'> & {
+    jwt: Readonly<
+      Omit<Config['jwt'], 'signing' | 'verification'> & {
+        signing: JwtKey | null;
+        previous: readonly JwtKey[];
+      }
+    >;
+    /** MFA_ENCRYPTION_KEY then MFA_PREVIOUS_ENCRYPTION_KEYS; the ring needs the signing key too. */
+    mfa: Readonly<{ issuer: string; explicitKeys: readonly Uint8Array[] }>;
+  }
+>;
+
+/**
+ * Parses the environment once, and only parses: no file is read or written (see withSigningKey).
+ * Throws ConfigError with a one-line message naming the variable. The only reader of process.env
+ * in the server. The value is frozen.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ParsedConfig {
   // An empty variable (`PORT=` in a compose file) means unset, not zero.
   const given = Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '');
   const parsed = envSchema.safeParse(Object.fromEntries(given));
@@ -277,7 +306,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const dataDir = resolve(e.DATA_DIR);
   const publicUrl = new URL(e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).origin;
-  const { secret, generated } = resolveSigningSecret(e.JWT_SECRET, production, dataDir);
+  const secret = givenSigningSecret(e.JWT_SECRET, production);
   const previous = (e.JWT_PREVIOUS_SECRETS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -286,11 +315,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const reason = weakSecretReason(old);
     if (reason) throw new ConfigError(`JWT_PREVIOUS_SECRETS entry ${i + 1} ${reason}`);
   }
-  const toKey = (s: string): JwtKey => {
-    const bytes = new TextEncoder().encode(s);
-    return { kid: keyId(bytes), secret: bytes };
-  };
-  const signing = toKey(secret);
   if (e.MFA_PREVIOUS_ENCRYPTION_KEYS && !e.MFA_ENCRYPTION_KEY) {
     throw new ConfigError('MFA_PREVIOUS_ENCRYPTION_KEYS needs MFA_ENCRYPTION_KEY');
   }
@@ -319,7 +343,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const trustProxy = parseTrustProxy(e.TRUST_PROXY);
 
-  return {
+  return Object.freeze({
     production,
     port: e.PORT,
     host: e.HOST,
@@ -327,13 +351,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir,
     publicUrl,
     publicUrlConfigured: e.PUBLIC_URL !== undefined,
-    jwt: {
-      signing,
-      verification: [signing, ...previous.map(toKey)],
+    jwt: Object.freeze({
+      signing: secret === null ? null : toKey(secret),
+      previous: Object.freeze(previous.map(toKey)),
       issuer: e.JWT_ISSUER ?? publicUrl,
       audience: e.JWT_AUDIENCE,
-      generated,
-    },
+      generated: secret === null,
+    }),
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
     refreshIdleTtl: e.REFRESH_IDLE_TTL,
@@ -343,13 +367,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginLockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
     loginMaxPerClient: e.LOGIN_MAX_PER_CLIENT,
     trustProxy,
-    corsOrigins,
+    corsOrigins: Object.freeze(corsOrigins),
     logLevel: e.LOG_LEVEL,
-    argon2: {
+    argon2: Object.freeze({
       memoryCost: e.ARGON2_MEMORY_KIB,
       timeCost: e.ARGON2_TIME_COST,
       parallelism: e.ARGON2_PARALLELISM,
-    },
+    }),
     // Workers share the cores: by default each hashes on its share of them.
     hashConcurrency:
       e.HASH_CONCURRENCY === 0 && workers > 1
@@ -362,12 +386,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     sessionCacheMs: e.SESSION_CACHE_MS,
-    mfa: {
+    mfa: Object.freeze({
       issuer: e.MFA_ISSUER,
-      ring: mfaKeyRing(
-        mfaKeys.map((k) => new TextEncoder().encode(k)),
-        [signing, ...previous.map(toKey)].map((k) => k.secret),
-      ),
-    },
-  };
+      explicitKeys: Object.freeze(mfaKeys.map((k) => new TextEncoder().encode(k))),
+    }),
+  });
+}
+
+/**
+ * The configuration the server runs with: `parsed` with its signing key, JWT_SECRET's or, when
+ * that is unset (never in production), the development key from DATA_DIR, loaded or created (see
+ * loadOrCreateDevelopmentKey). Called once at start-up, after loadConfig. Frozen.
+ */
+export function withSigningKey(parsed: ParsedConfig): Config {
+  const { signing, previous, ...jwt } = parsed.jwt;
+  const key = signing ?? toKey(loadOrCreateDevelopmentKey(parsed.dataDir));
+  const { issuer, explicitKeys } = parsed.mfa;
+  const jwtSecrets = [key, ...previous].map((k) => k.secret);
+  return Object.freeze({
+    ...parsed,
+    jwt: Object.freeze({ ...jwt, signing: key, verification: [key, ...previous] }),
+    mfa: Object.freeze({ issuer, ring: mfaKeyRing(explicitKeys, jwtSecrets) }),
+  });
 }

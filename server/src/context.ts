@@ -1,4 +1,4 @@
-import type { Deps } from './services.ts';
+import type { Deps } from './deps.ts';
 
 /** The raw facts of one request that procedures may rely on; nothing here is trusted yet. */
 export interface RequestFacts {
@@ -16,9 +16,15 @@ export interface RequestFacts {
   requestId: string | null;
 }
 
-/** Lets a procedure add response headers (Set-Cookie) without seeing the HTTP response object. */
+/**
+ * What a procedure may do to its response, without seeing the HTTP response object: the HTTP
+ * layer implements it (http/cookies.ts refreshCookieSink) and decides how the cookie is written.
+ */
 export interface ResponseSink {
-  setCookie(cookie: string): void;
+  /** Sets the refresh-token cookie, valid for `maxAgeSeconds`. */
+  setRefreshToken(token: string, maxAgeSeconds: number): void;
+  /** Tells the client to drop its refresh-token cookie. */
+  clearRefreshToken(): void;
 }
 
 export interface Context {

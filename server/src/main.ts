@@ -1,12 +1,12 @@
 import cluster from 'node:cluster';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, withSigningKey } from './config.ts';
 import { createLogger } from './logger.ts';
 
 /** Process entry: one-line reasons on failure, graceful shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = withSigningKey(loadConfig());
   } catch (error) {
     const reason = error instanceof ConfigError ? error.message : (error as Error).message;
     process.stderr.write(`latchkey: configuration error: ${reason}\n`);

@@ -9,7 +9,7 @@ import {
 } from '../test/helpers.ts';
 import { listAuditEvents } from './audit/audit.repository.ts';
 import { purgeOnce, recordSigningKey } from './maintenance.ts';
-import { throttleLogin } from './throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser } from './throttle/throttle.service.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -83,8 +83,8 @@ describe('purgeOnce on a backlog', () => {
     const name = uniqueName('ghost');
     const limit = env.deps.config.loginMaxFailures;
     const window = env.deps.config.loginLockoutSeconds;
-    for (let i = 0; i <= limit; i++) await throttleLogin(env.deps, name, null);
-    const locked = (await throttleLogin(env.deps, name, null)).verdict;
+    for (let i = 0; i <= limit; i++) await countLoginAttemptAndFindUser(env.deps, name, null);
+    const locked = (await countLoginAttemptAndFindUser(env.deps, name, null)).verdict;
     expect(locked.allowed).toBe(false);
     await env.dbh.db
       .insertInto('throttle')
@@ -103,7 +103,7 @@ describe('purgeOnce on a backlog', () => {
     env.clock.advance(locked.retryAfter - 1);
     await purgeOnce(env.deps);
     expect(await throttleKeys()).toContain(`user:${name}`);
-    expect((await throttleLogin(env.deps, name, null)).verdict.allowed).toBe(false);
+    expect((await countLoginAttemptAndFindUser(env.deps, name, null)).verdict.allowed).toBe(false);
     // A window after the lock ended the row says nothing more.
     env.clock.advance(1 + window);
     await purgeOnce(env.deps);

@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { lastRecordedSigningKey, purgeAuditEvents } from './audit/audit.repository.ts';
 import { recordEvent } from './audit/audit.service.ts';
-import type { Deps } from './services.ts';
+import type { Deps } from './deps.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
 import { purgeChallenges } from './mfa/mfa.repository.ts';

@@ -110,8 +110,7 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
 });
 
 function isAllowedOrigin(ctx: Context, origin: string): boolean {
-  const { publicUrl, corsOrigins } = ctx.deps.config;
-  return origin === publicUrl || corsOrigins.includes(origin);
+  return origin === ctx.deps.publicOrigin() || ctx.deps.config.corsOrigins.includes(origin);
 }
 
 /**

@@ -8,11 +8,12 @@ import pg from 'pg';
 import { TRPCError } from '@trpc/server';
 import { expect, inject } from 'vitest';
 import { startApp, type RunningApp } from '../src/app.ts';
-import { loadConfig, type Config } from '../src/config.ts';
+import { loadConfig, withSigningKey, type Config } from '../src/config.ts';
 import type { Context, RequestFacts } from '../src/context.ts';
+import { refreshCookieSink } from '../src/http/cookies.ts';
 import { createLogger } from '../src/logger.ts';
 import { appRouter } from '../src/routers/index.ts';
-import { createDeps, type Deps } from '../src/services.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
 import { createCallerFactory } from '../src/trpc.ts';
 
 /** Random-looking, as a real key must be: the config refuses keys made of words or sequences. */
@@ -60,14 +61,16 @@ export async function createTestDb(): Promise<TestDb> {
 }
 
 export function testConfig(env: Record<string, string> = {}, overrides: Partial<Config> = {}) {
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-test-')),
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
+  const config = withSigningKey(
+    loadConfig({
+      NODE_ENV: 'test',
+      JWT_SECRET: TEST_SECRET,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-test-')),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+  );
   return { ...config, argon2: CHEAP_ARGON2, ...overrides };
 }
 
@@ -139,7 +142,7 @@ export function callerFor(deps: Deps, options: CallerOptions = {}) {
     requestId: null,
     ...facts,
   };
-  const ctx: Context = { deps, req, res: { setCookie: (c) => void cookies.push(c) } };
+  const ctx: Context = { deps, req, res: refreshCookieSink((c) => void cookies.push(c)) };
   return createCaller(ctx);
 }
 

@@ -1,5 +1,5 @@
+import type { Db } from '@latchkey/db';
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../users/user.repository.ts';
 
 /** Security events recorded in the audit trail (stable codes; see the README's Security section). */
 export type AuditEvent =

@@ -1,6 +1,6 @@
 import type { Database } from '@latchkey/db';
 import type { RawBuilder, Transaction } from 'kysely';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import {
   auditInsertPerRow,
   insertAuditEvents,

@@ -1,11 +1,11 @@
 import type { AuditEntry } from '../audit/audit.repository.ts';
 import { auditedTransaction, recordEvent, type RecordOptions } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import { throttleLogin, throttleClient } from '../throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser, throttleClient } from '../throttle/throttle.service.ts';
 import { insertUser, updatePasswordHash, type UserRecord } from '../users/user.repository.ts';
 import { issueChallenge, signInWithCode, type MfaChallenge } from '../mfa/sign-in.ts';
 import { passwordPolicyReason } from './password-policy.ts';
@@ -113,7 +113,7 @@ async function admittedLogin(
   // The throttle count, the user lookup (one statement) and the hash share one turn
   // (PasswordHasher.withTurn): a login refused for waiting too long has counted nothing.
   const { verdict, user, matches, secondFactor } = await deps.hasher.withTurn(async (hashing) => {
-    const counted = await throttleLogin(deps, input.username, meta.clientAddress);
+    const counted = await countLoginAttemptAndFindUser(deps, input.username, meta.clientAddress);
     if (!counted.verdict.allowed) return { ...counted, user: null, matches: false };
     const found = counted.user;
     const same = found

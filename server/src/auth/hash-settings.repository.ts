@@ -1,6 +1,6 @@
+import type { Db } from '@latchkey/db';
 import { sql } from 'kysely';
 import type { Argon2Params } from '../config.ts';
-import type { Db } from '../users/user.repository.ts';
 import { argon2Settings, paramsKey } from './argon2-params.ts';
 
 /** An encoded hash without its last two fields (salt and digest): `$argon2id$v=19$m=…,t=…,p=…`. */

@@ -10,7 +10,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import type { Argon2Params } from '../config.ts';
-import { createDeps, type Deps } from '../services.ts';
+import { createDeps, type Deps } from '../deps.ts';
 import { setDisabled } from '../users/admin.service.ts';
 
 /**

@@ -8,7 +8,7 @@ import {
   uniqueName,
   type TestEnv,
 } from '../../test/helpers.ts';
-import { createDeps } from '../services.ts';
+import { createDeps } from '../deps.ts';
 import { createPasswordHasher, type PasswordHasher } from './password.ts';
 
 const PRODUCTION = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };

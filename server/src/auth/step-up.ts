@@ -1,5 +1,5 @@
-import type { Deps } from '../services.ts';
-import { throttleLogin, type LoginVerdict } from '../throttle/throttle.service.ts';
+import type { Deps } from '../deps.ts';
+import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
 import { findUserCredentialsById, type UserRecord } from '../users/user.repository.ts';
 
 /**
@@ -15,7 +15,11 @@ export async function verifyCurrentPassword(
   clientAddress: string | null,
 ): Promise<{ verdict: LoginVerdict; matches: boolean }> {
   return deps.hasher.withTurn(async (hashing) => {
-    const { verdict, user: found } = await throttleLogin(deps, user.username, clientAddress);
+    const { verdict, user: found } = await countLoginAttemptAndFindUser(
+      deps,
+      user.username,
+      clientAddress,
+    );
     if (!verdict.allowed) return { verdict, matches: false };
     // The count already read the account by name; by id only if that found someone else.
     const stored = found?.id === user.id ? found : await findUserCredentialsById(deps.db, user.id);

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createDb, migrateToLatest } from '@latchkey/db';
 import { canonicalUsername } from '@latchkey/shared';
 import { listAuditEvents } from '../audit/audit.repository.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, withSigningKey } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import type { Fail } from '../result.ts';
-import { createDeps, type Deps } from '../services.ts';
+import { createDeps, type Deps } from '../deps.ts';
 import {
   createUser,
   listUsers,
@@ -68,7 +68,7 @@ function option(args: string[], name: string): string | undefined {
 }
 
 async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+  const config = withSigningKey(loadConfig());
   const dbh = await createDb(config.databaseUrl, { poolSize: 2 });
   let deps: Deps | undefined;
   try {

@@ -1,4 +1,5 @@
 import { REFRESH_COOKIE } from '@latchkey/shared';
+import type { ResponseSink } from '../context.ts';
 
 const ATTRIBUTES = 'Path=/; HttpOnly; Secure; SameSite=Strict';
 
@@ -8,6 +9,14 @@ export function serializeRefreshCookie(token: string, maxAgeSeconds: number): st
 
 export function clearRefreshCookie(): string {
   return `${REFRESH_COOKIE}=; ${ATTRIBUTES}; Max-Age=0`;
+}
+
+/** The response sink that writes the refresh cookie as a Set-Cookie header through `append`. */
+export function refreshCookieSink(append: (setCookie: string) => void): ResponseSink {
+  return {
+    setRefreshToken: (token, maxAgeSeconds) => append(serializeRefreshCookie(token, maxAgeSeconds)),
+    clearRefreshToken: () => append(clearRefreshCookie()),
+  };
 }
 
 /** The refresh token from a Cookie header; null when absent or present more than once. */

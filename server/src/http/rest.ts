@@ -5,7 +5,7 @@ import { bearerToken } from '../context.ts';
 import { recordEvent } from '../audit/audit.service.ts';
 import { fail, type ClientMeta, type Fail } from '../result.ts';
 import { throttleClient } from '../throttle/throttle.service.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { parseForm } from './form.ts';
 import { bearerChallenge, sendJson } from './respond.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isDatabaseUnavailable } from '@latchkey/db';
 import { OverloadedError } from '../auth/limiter.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
 import { clientAddress } from './client-address.ts';
 import { BodyTooLargeError, requestIdOf, tagRequest } from './request.ts';

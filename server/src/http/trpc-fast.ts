@@ -1,19 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   getErrorShape,
-  getHTTPStatusCode,
-  getProcedureAtPath,
   getTRPCErrorFromUnknown,
   transformTRPCResponse,
-  type TRPCResponse,
-} from '@trpc/server/unstable-core-do-not-import';
-import { TRPCError } from '@trpc/server';
+  TRPCError,
+} from '@trpc/server';
+import { getHTTPStatusCode } from '@trpc/server/http';
+import type { TRPCResponse } from '@trpc/server/rpc';
 import { appRouter } from '../routers/index.ts';
 import { RetryAfter } from '../trpc.ts';
 import { holdConnection } from './hold.ts';
 import { isJsonContent } from './trpc-guard.ts';
+import { getProcedureAtPath } from './trpc-internals.ts';
 import { isStreamedBatch } from './trpc-settled.ts';
-import type { TrpcHooks } from './trpc-handler.ts';
+import type { TrpcHooks } from './trpc-hooks.ts';
 
 const config = appRouter._def._config;
 

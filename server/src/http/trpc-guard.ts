@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { TRPCError } from '@trpc/server';
-import { getProcedureAtPath } from '@trpc/server/unstable-core-do-not-import';
 import { appRouter } from '../routers/index.ts';
+import { getProcedureAtPath } from './trpc-internals.ts';
 
 /** tRPC's own test for a JSON body (media types are case-insensitive; parameters allowed). */
 export function isJsonContent(req: IncomingMessage): boolean {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { resolveResponse } from '@trpc/server/http';
-import { jsonlStreamProducer } from '@trpc/server/unstable-core-do-not-import';
 import type { AppRouter } from '../routers/index.ts';
+import { jsonlStreamProducer } from './trpc-internals.ts';
 
 /**
  * A streamed batch (`httpBatchStreamLink`): `trpc-accept: application/jsonl`, or an Accept header

@@ -1,5 +1,5 @@
-import type { Deps } from '../services.ts';
-import type { Db } from '../users/user.repository.ts';
+import type { Deps } from '../deps.ts';
+import type { Db } from '@latchkey/db';
 import { acceptStep, spendRecoveryCode, type FactorRecord } from './mfa.repository.ts';
 import { canonicalRecoveryCode, hashRecoveryCode } from './recovery-codes.ts';
 import { openSecret, sealSecret } from './secret-box.ts';

@@ -1,11 +1,12 @@
 import { auditedTransaction, recordEvent, type AuditTrail } from '../audit/audit.service.ts';
 import { verifyCurrentPassword } from '../auth/step-up.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
-import { throttleLogin } from '../throttle/throttle.service.ts';
-import type { Db, UserRecord } from '../users/user.repository.ts';
+import { countLoginAttemptAndFindUser } from '../throttle/throttle.service.ts';
+import type { Db } from '@latchkey/db';
+import type { UserRecord } from '../users/user.repository.ts';
 import { spendCode, type FactorMethod } from './code-check.ts';
 import {
   deleteFactor,
@@ -94,7 +95,7 @@ export async function enableTotp(
   const factor = await findFactor(deps.db, user.id);
   if (!factor) return fail('NOT_SET_UP');
   if (factor.enabled) return fail('ACTIVE');
-  const { verdict } = await throttleLogin(deps, user.username, meta.clientAddress);
+  const { verdict } = await countLoginAttemptAndFindUser(deps, user.username, meta.clientAddress);
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   const opened = openSecret(deps.config.mfa.ring, user.id, factor.secretBox);
   const step = opened

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../users/user.repository.ts';
+import type { Db } from '@latchkey/db';
 
 /** A user's TOTP factor as stored: the sealed secret, whether it is in force, the replay guard. */
 export interface FactorRecord {

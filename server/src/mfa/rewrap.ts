@@ -1,4 +1,4 @@
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { listFactorBoxes, resealFactor } from './mfa.repository.ts';
 import { openSecret, sealSecret } from './secret-box.ts';
 

@@ -10,7 +10,7 @@ import {
   uniqueName,
   type TestEnv,
 } from '../../test/helpers.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { findFactor } from './mfa.repository.ts';
 import { resealSecrets } from './rewrap.ts';
 import { openSecret, sealSecret } from './secret-box.ts';

@@ -10,7 +10,7 @@ import {
   uniqueName,
   type TestEnv,
 } from '../../test/helpers.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { totpCodeAt } from './totp.ts';
 
 /**

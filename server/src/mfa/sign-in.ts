@@ -1,14 +1,18 @@
 import { recordEvent } from '../audit/audit.service.ts';
 import { SECOND_FACTOR_AMR } from '../auth/tokens.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import {
   generateRefreshToken as generateOpaqueToken,
   hashRefreshToken as hashOpaqueToken,
   isWellFormedRefreshToken as isWellFormedOpaqueToken,
 } from '../sessions/refresh-token.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
-import { throttleClient, throttleLogin, type LoginVerdict } from '../throttle/throttle.service.ts';
+import {
+  throttleClient,
+  countLoginAttemptAndFindUser,
+  type LoginVerdict,
+} from '../throttle/throttle.service.ts';
 import type { UserRecord } from '../users/user.repository.ts';
 import { spendCode, type FactorMethod } from './code-check.ts';
 import { claimChallenge, findFactor, finishChallenge, insertChallenge } from './mfa.repository.ts';
@@ -129,7 +133,11 @@ export async function verifyChallenge(
     if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
     return fail('CHALLENGE_INVALID');
   }
-  const { verdict, user } = await throttleLogin(deps, claimed.username, meta.clientAddress);
+  const { verdict, user } = await countLoginAttemptAndFindUser(
+    deps,
+    claimed.username,
+    meta.clientAddress,
+  );
   const who = { id: claimed.userId, username: claimed.username };
   if (!verdict.allowed) {
     await recordEvent(

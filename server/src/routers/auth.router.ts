@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
 import { MFA_METHODS } from '../mfa/sign-in.ts';
 import { bearerToken } from '../context.ts';
-import { clearRefreshCookie } from '../http/cookies.ts';
 import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
 import { authenticate } from '../sessions/session.service.ts';
 import { clientMeta, cookieProcedure, publicProcedure } from '../trpc.ts';
@@ -53,14 +52,14 @@ export const authProcedures = {
   refresh: cookieProcedure.mutation(async ({ ctx }) => {
     const result = await refreshSession(ctx.deps, ctx.req.refreshToken, clientMeta(ctx));
     if (result.ok) return tokenResponse(ctx, result.value);
-    ctx.res.setCookie(clearRefreshCookie());
+    ctx.res.clearRefreshToken();
     throw invalidSession();
   }),
 
   logout: cookieProcedure
     .input(z.object({ everywhere: z.boolean().optional() }).strict().optional())
     .mutation(async ({ ctx, input }) => {
-      ctx.res.setCookie(clearRefreshCookie());
+      ctx.res.clearRefreshToken();
       const everywhere = input?.everywhere ?? false;
       const meta = clientMeta(ctx);
       // The cookie names the session; a bearer token is accepted too for clients without one.

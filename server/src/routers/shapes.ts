@@ -2,7 +2,6 @@ import { TRPCError } from '@trpc/server';
 import type { IssuedSession } from '../sessions/session.service.ts';
 import type { UserRecord } from '../users/user.repository.ts';
 import { RetryAfter } from '../trpc.ts';
-import { serializeRefreshCookie } from '../http/cookies.ts';
 import type { Context } from '../context.ts';
 
 /** The public shape of a user: exactly these fields, never a hash or an internal flag. */
@@ -15,9 +14,7 @@ export type PublicUser = ReturnType<typeof publicUser>;
 /** Output of login and refresh; sets (or keeps) the refresh cookie as a side effect. */
 export function tokenResponse(ctx: Context, session: IssuedSession) {
   if (session.refreshToken !== null) {
-    ctx.res.setCookie(
-      serializeRefreshCookie(session.refreshToken, ctx.deps.config.refreshTokenTtl),
-    );
+    ctx.res.setRefreshToken(session.refreshToken, ctx.deps.config.refreshTokenTtl);
   }
   return {
     accessToken: session.accessToken,

@@ -1,7 +1,8 @@
+import type { Db } from '@latchkey/db';
 import { auditedTransaction, type AuditTrail } from '../audit/audit.service.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
-import type { Db, UserRecord } from '../users/user.repository.ts';
+import type { Deps } from '../deps.ts';
+import type { UserRecord } from '../users/user.repository.ts';
 import { announceRevocation } from './revocation.ts';
 import {
   generateRefreshToken,

@@ -1,7 +1,7 @@
 import type { DbHandle } from '@latchkey/db';
 import { sql } from 'kysely';
 import type { Logger } from '../logger.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import type { SessionCache } from './session-cache.ts';
 
 const CHANNEL = 'latchkey_revocation';

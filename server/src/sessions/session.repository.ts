@@ -1,5 +1,6 @@
+import type { Db } from '@latchkey/db';
 import { sql, type RawBuilder } from 'kysely';
-import type { Db, UserRecord } from '../users/user.repository.ts';
+import type { UserRecord } from '../users/user.repository.ts';
 
 export interface NewSession {
   userId: string;

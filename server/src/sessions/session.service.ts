@@ -1,8 +1,9 @@
+import type { Db } from '@latchkey/db';
 import type { AuditEntry } from '../audit/audit.repository.ts';
 import { auditedTransaction, eventPerRow } from '../audit/audit.service.ts';
 import type { ClientMeta } from '../result.ts';
-import type { Deps } from '../services.ts';
-import type { Db, UserRecord } from '../users/user.repository.ts';
+import type { Deps } from '../deps.ts';
+import type { UserRecord } from '../users/user.repository.ts';
 import { PASSWORD_AMR } from '../auth/tokens.ts';
 import { announceRevocation } from './revocation.ts';
 import { generateRefreshToken, hashRefreshToken } from './refresh-token.ts';

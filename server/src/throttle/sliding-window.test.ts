@@ -8,7 +8,7 @@ import {
   type TestEnv,
 } from '../../test/helpers.ts';
 import type { RetryAfter } from '../trpc.ts';
-import { throttleLogin, throttleClient } from './throttle.service.ts';
+import { countLoginAttemptAndFindUser, throttleClient } from './throttle.service.ts';
 
 const LIMIT = 3;
 const WINDOW = 60;
@@ -91,7 +91,7 @@ describe('the window edge', () => {
     const allowedAt: number[] = [];
     for (let step = 0; step < 150; step++) {
       env.clock.advance(Math.floor(next() * 40_000) / 1000);
-      const { verdict } = await throttleLogin(env.deps, name, null);
+      const { verdict } = await countLoginAttemptAndFindUser(env.deps, name, null);
       if (verdict.allowed) allowedAt.push(env.clock.now().getTime());
     }
     for (const t of allowedAt) {
@@ -108,9 +108,11 @@ describe('progressive lockouts', () => {
     const name = uniqueName('ghost');
     const lockFor = async () => {
       for (let i = 0; i < LIMIT; i++) {
-        expect((await throttleLogin(env.deps, name, null)).verdict.allowed).toBe(true);
+        expect((await countLoginAttemptAndFindUser(env.deps, name, null)).verdict.allowed).toBe(
+          true,
+        );
       }
-      const { verdict } = await throttleLogin(env.deps, name, null);
+      const { verdict } = await countLoginAttemptAndFindUser(env.deps, name, null);
       expect([verdict.allowed, verdict.lockoutStarted]).toEqual([false, true]);
       return verdict.retryAfter;
     };
@@ -130,14 +132,16 @@ describe('concurrent attempts', () => {
   it('cannot overtake either limit, and refused ones record nothing', async () => {
     const name = uniqueName();
     const fromMany = await Promise.all(
-      Array.from({ length: 30 }, () => throttleLogin(env.deps, name, newClient())),
+      Array.from({ length: 30 }, () => countLoginAttemptAndFindUser(env.deps, name, newClient())),
     );
     expect(fromMany.filter((r) => r.verdict.allowed)).toHaveLength(LIMIT);
     expect(fromMany.filter((r) => r.verdict.lockoutStarted)).toHaveLength(1);
 
     const sprayer = newClient();
     const names = Array.from({ length: 30 }, () => uniqueName('victim'));
-    const fromOne = await Promise.all(names.map((n) => throttleLogin(env.deps, n, sprayer)));
+    const fromOne = await Promise.all(
+      names.map((n) => countLoginAttemptAndFindUser(env.deps, n, sprayer)),
+    );
     expect(fromOne.filter((r) => r.verdict.allowed)).toHaveLength(LIMIT);
     const rows = await env.dbh.db
       .selectFrom('throttle')

@@ -1,7 +1,7 @@
+import type { Db } from '@latchkey/db';
 import { sql, type RawBuilder } from 'kysely';
 import {
   credentialRecord,
-  type Db,
   type UserCredentialRecord,
   type UserCredentialRow,
 } from '../users/user.repository.ts';
@@ -81,7 +81,7 @@ export interface LoginAttemptCount extends AttemptOutcome {
  * A login attempt's database work before its password check, in one statement: judges and
  * records it against `keys` (see countAttempt) and finds the user it names.
  */
-export async function countLoginAttempt(
+export async function countAttemptAndFindUser(
   db: Db,
   username: string,
   keys: readonly ThrottleKey[],

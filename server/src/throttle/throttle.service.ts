@@ -1,9 +1,9 @@
 import { clientNetwork } from '../ip-address.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import type { UserCredentialRecord } from '../users/user.repository.ts';
 import {
   countAttempt,
-  countLoginAttempt,
+  countAttemptAndFindUser,
   MAX_STRIKES,
   refundAttempt,
   settleAttempts,
@@ -56,7 +56,7 @@ function verdictOf(outcome: AttemptOutcome, now: Date): ThrottleVerdict {
  * leaves no trace under the usernames it tries. Accounts get progressive lockouts (a stranger can
  * lock one only window by window); clients a plain sliding window.
  */
-export async function throttleLogin(
+export async function countLoginAttemptAndFindUser(
   deps: Deps,
   username: string,
   clientAddress: string | null,
@@ -70,7 +70,13 @@ export async function throttleLogin(
   };
   const client = clientKey(deps, clientAddress);
   const keys = client ? [client, account] : [account];
-  const counted = await countLoginAttempt(db, username, keys, config.loginLockoutSeconds, now);
+  const counted = await countAttemptAndFindUser(
+    db,
+    username,
+    keys,
+    config.loginLockoutSeconds,
+    now,
+  );
   const verdict = {
     ...verdictOf(counted, now),
     succeeded: () => settleAttempts(db, account.key, client?.key ?? null, now),

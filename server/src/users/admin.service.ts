@@ -3,7 +3,7 @@ import type { AuditEntry, AuditEvent } from '../audit/audit.repository.ts';
 import { auditedTransaction } from '../audit/audit.service.ts';
 import { passwordPolicyReason } from '../auth/password-policy.ts';
 import { fail, ok, type Result } from '../result.ts';
-import type { Deps } from '../services.ts';
+import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { deleteFactor } from '../mfa/mfa.repository.ts';

@@ -1,7 +1,4 @@
-import type { Database } from '@latchkey/db';
-import type { Kysely, Transaction } from 'kysely';
-
-export type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from '@latchkey/db';
 
 export interface UserRecord {
   id: string;

@@ -18,6 +18,11 @@ export interface Deps {
   now: () => Date;
   /** Short-lived memory of live sessions; clear it after every revocation. */
   sessionCache: SessionCache;
+  /**
+   * The origin the SPA is served from, for the CSRF origin check: PUBLIC_URL, or the address the
+   * server listens on when that was derived with PORT=0 (known only after `listen`, see app.ts).
+   */
+  publicOrigin: () => string;
 }
 
 export async function createDeps(
@@ -25,6 +30,7 @@ export async function createDeps(
   dbh: DbHandle,
   logger: Logger,
   now: () => Date = () => new Date(),
+  publicOrigin: () => string = () => config.publicUrl,
 ): Promise<Deps> {
   const hasher = await createPasswordHasher(config.argon2, {
     concurrency: config.hashConcurrency,
@@ -35,5 +41,5 @@ export async function createDeps(
   });
   const tokens = await createTokenIssuer(config, () => now().getTime());
   const sessionCache = new SessionCache(config.sessionCacheMs);
-  return { config, dbh, db: dbh.db, hasher, tokens, logger, now, sessionCache };
+  return { config, dbh, db: dbh.db, hasher, tokens, logger, now, sessionCache, publicOrigin };
 }
