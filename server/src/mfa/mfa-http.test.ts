@@ -110,6 +110,21 @@ describe('POST /token with otp', () => {
     expect((await token({ username, password: PASSWORD, otp: code })).status).toBe(401);
   });
 
+  it('logs each code refused with user, client and request id, and never a code or secret', async () => {
+    const { username, secret, recoveryCodes } = await enrolled();
+    const code = totpCodeAt(secret, Date.now() + 30_000);
+    expect((await token({ username, password: PASSWORD, otp: '000000' })).status).toBe(401);
+    expect((await token({ username, password: PASSWORD, otp: code })).status).toBe(200);
+    const lines = server.log.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const failed = lines.filter((l) => l.event === 'mfa.failed' && l.user === username);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.clientAddress).toBe('127.0.0.1');
+    expect(typeof failed[0]?.requestId).toBe('string');
+    expect(Number.isNaN(Date.parse(String(failed[0]?.time)))).toBe(false);
+    const text = server.log.join('\n');
+    for (const value of [secret, code, ...recoveryCodes]) expect(text).not.toContain(value);
+  });
+
   it('ignores otp for a user without a second factor', async () => {
     const username = uniqueName();
     await linkClient('httpLink').client.register.mutate({ username, password: PASSWORD });
