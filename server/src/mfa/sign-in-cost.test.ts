@@ -96,7 +96,8 @@ describe('the cost of a second factor at sign-in', () => {
         verify: median(samples.verify).toFixed(1),
       },
     };
-    console.info('sign-in cost (cheap argon2, PGlite):', JSON.stringify(report));
+    const target = env.deps.dbh.target.kind;
+    console.info(`sign-in cost (cheap argon2, ${target}):`, JSON.stringify(report));
     // A wrong password costs the same statements whether or not the user has a factor.
     expect(counts.wrongFactor).toBe(counts.wrongPlain);
     // Password step with a factor: the challenge is one insert, the client refund one update,
