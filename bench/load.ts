@@ -5,6 +5,7 @@
  *
  * Usage: node --import tsx bench/load.ts '<LoadSpec as JSON>'
  */
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
 export interface LoadSpec {
@@ -15,6 +16,13 @@ export interface LoadSpec {
   connections: number;
   /** Seconds; 0 = until SIGTERM. */
   duration: number;
+  /**
+   * A file of access tokens, one a line: each request, on whichever connection, sends the next
+   * one (round-robin over all of them) as `authorization: Bearer …`.
+   */
+  tokensFile?: string;
+  /** Stop after this many requests instead of after `duration` (a warm-up over every token). */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -37,6 +45,11 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   statusCodes: Record<string, number>;
+  /** With `tokensFile`: how many distinct tokens were sent, and how many lines the file has. */
+  distinctTokens?: number;
+  tokens?: number;
+  /** With `tokensFile`: how many distinct 2xx bodies came back (one per user for `me`). */
+  distinctBodies?: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -56,6 +69,29 @@ function main(): void {
   let count = 0;
   const started = process.hrtime.bigint();
 
+  const tokens = spec.tokensFile
+    ? readFileSync(spec.tokensFile, 'utf8')
+        .split('\n')
+        .filter((t) => t !== '')
+    : [];
+  let sent = 0;
+  const bodies = new Set<string>();
+  const rotate: autocannon.Request[] | undefined =
+    tokens.length > 0
+      ? [
+          {
+            setupRequest: (request) => {
+              const token = tokens[sent++ % tokens.length] ?? '';
+              request.headers = { ...request.headers, authorization: `Bearer ${token}` };
+              return request;
+            },
+            onResponse: (status, body) => {
+              if (status >= 200 && status < 300) bodies.add(body);
+            },
+          },
+        ]
+      : undefined;
+
   const instance = autocannon(
     {
       url: spec.url,
@@ -65,6 +101,8 @@ function main(): void {
       connections: spec.connections,
       duration: spec.duration > 0 ? spec.duration : 3600,
       timeout: 10,
+      ...(rotate ? { requests: rotate } : {}),
+      ...(spec.amount ? { amount: spec.amount } : {}),
     },
     (error, result) => {
       if (error) {
@@ -92,6 +130,11 @@ function main(): void {
         non2xx: result.non2xx,
         statusCodes,
       };
+      if (tokens.length > 0) {
+        done.distinctTokens = Math.min(sent, tokens.length);
+        done.tokens = tokens.length;
+        done.distinctBodies = bodies.size;
+      }
       emit({ event: 'done', result: done });
       process.exit(0);
     },

@@ -1,18 +1,23 @@
-/** The five scenarios and how one run of a scenario is measured. */
+/** The scenarios and how one run of a scenario is measured. */
 import type { LoadSpec } from './load.ts';
 import { sampleRss, sleep, startLoad, threadCpu, type ThreadCpu } from './procs.ts';
-import { BASELINE, FLOOD, LOGIN, UNCACHED, type CpuPerResponse, type Run } from './report.ts';
+import { SCENARIO_NAMES, type CpuPerResponse, type Run, type ScenarioKey } from './report.ts';
 import type { RunningServer } from './servers.ts';
 
 /** Niceness of the login flood's load generator. */
 const FLOOD_NICE = 10;
 
 export interface Scenario {
+  key: ScenarioKey;
+  /** The database kind the Latchkey server runs on; null for the baseline. */
+  database: string | null;
   name: string;
   server: RunningServer;
   spec: LoadSpec;
   /** A login flood to run (on another load process) while `spec` is measured. */
   flood?: LoadSpec;
+  /** What the server's database was seeded with, for the many-sessions scenario. */
+  seeded?: { users: number; sessions: number };
 }
 
 export interface ScenarioOptions {
@@ -43,27 +48,57 @@ function loginSpec(server: RunningServer, connections: number, duration: number)
   };
 }
 
+/** The Latchkey servers of one database, and the many-sessions tokens for `main`. */
+export interface LatchkeyServers {
+  database: string;
+  /** Serves `me` (one session and many), `/users/me`, login and the flood. */
+  main?: RunningServer;
+  tokensFile?: string;
+  seeded?: { users: number; sessions: number };
+  /** SESSION_CACHE_MS=0. */
+  uncached?: RunningServer;
+  /** LOG_LEVEL=warn. */
+  warn?: RunningServer;
+}
+
+/** Every scenario whose servers are given, in the order they run within a round. */
 export function scenarios(
-  latchkey: RunningServer,
-  baseline: RunningServer,
-  uncached: RunningServer,
+  baseline: RunningServer | undefined,
+  databases: LatchkeyServers[],
   o: ScenarioOptions,
 ): Scenario[] {
-  return [
-    { name: BASELINE, server: baseline, spec: meSpec(baseline, '/trpc/me', o) },
-    { name: 'latchkey me', server: latchkey, spec: meSpec(latchkey, '/trpc/me', o) },
+  const list: Scenario[] = [];
+  const suffix = (database: string) => (databases.length > 1 ? ` [${database}]` : '');
+  const add = (key: ScenarioKey, database: string | null, server: RunningServer, rest: object) =>
+    list.push({
+      key,
+      database,
+      name: `${SCENARIO_NAMES[key]}${database === null ? '' : suffix(database)}`,
+      server,
+      spec: meSpec(server, '/trpc/me', o),
+      ...rest,
+    });
+  if (baseline) add('baseline', null, baseline, {});
+  for (const { database, main, tokensFile, seeded, uncached, warn } of databases) {
+    if (main) add('me', database, main, {});
+    if (main && tokensFile) {
+      // One token per request, round-robin over every seeded session.
+      const spec = { ...meSpec(main, '/trpc/me', o), headers: {}, tokensFile };
+      add('many', database, main, { spec, seeded });
+    }
+    if (warn) add('warn', database, warn, {});
     // The revocation check's cost: the same server with the session looked up on every request.
-    { name: UNCACHED, server: uncached, spec: meSpec(uncached, '/trpc/me', o) },
-    { name: 'latchkey /users/me', server: latchkey, spec: meSpec(latchkey, '/users/me', o) },
-    { name: LOGIN, server: latchkey, spec: loginSpec(latchkey, o.loginConnections, o.duration) },
-    {
-      name: FLOOD,
-      server: latchkey,
-      spec: meSpec(latchkey, '/trpc/me', o),
-      // Runs until stopped, i.e. for as long as the `me` measurement takes.
-      flood: loginSpec(latchkey, o.floodConnections, 0),
-    },
-  ];
+    if (uncached) add('uncached', database, uncached, {});
+    if (main) {
+      add('users-me', database, main, { spec: meSpec(main, '/users/me', o) });
+      add('login', database, main, {
+        spec: loginSpec(main, o.loginConnections, o.duration),
+      });
+      // The flood runs until stopped, i.e. for as long as the `me` measurement takes.
+      add('flood', database, main, { flood: loginSpec(main, o.floodConnections, 0) });
+    }
+  }
+  return list;
 }
 
 /** Server CPU between two readings, in milliseconds per response. */
@@ -95,7 +130,18 @@ export async function measure(scenario: Scenario, round: number, cpu: string | n
     const cpuAfter = threadCpu(scenario.server.pid);
     flood?.stop();
     const floodResult = await flood?.done;
-    const run: Run = { scenario: scenario.name, round, load, rssMb: stopRss() };
+    const run: Run = {
+      scenario: scenario.name,
+      key: scenario.key,
+      database: scenario.database,
+      round,
+      load,
+      rssMb: stopRss(),
+    };
+    if (scenario.seeded) {
+      run.seededUsers = scenario.seeded.users;
+      run.seededSessions = scenario.seeded.sessions;
+    }
     // With a flood, the server's CPU went to both loads: per response of the measured one only
     // would mislead.
     const cpuPer = floodResult ? undefined : perResponse(cpuBefore, cpuAfter, load.responses);

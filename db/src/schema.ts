@@ -80,6 +80,18 @@ export interface ThrottleTable {
   expires_at: Timestamp;
 }
 
+/**
+ * The revocation journal (migration 005), written by triggers: a session that stopped being live
+ * (revoked or deleted), or, with `session_id` null, a user disabled or deleted. Instances read it
+ * in `id` order to drop what they remember of those sessions.
+ */
+export interface SessionRevocationsTable {
+  id: Generated<number>;
+  session_id: string | null;
+  user_id: string | null;
+  revoked_at: DefaultTimestamp;
+}
+
 /** A user's TOTP factor: pending until `enabled_at` is set. */
 export interface MfaTotpTable {
   user_id: string;
@@ -115,6 +127,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
   throttle: ThrottleTable;
+  session_revocations: SessionRevocationsTable;
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;

@@ -5,7 +5,6 @@ import { createHttpApp, createHttpServer } from './http/server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { recordSigningKey, startMaintenance } from './maintenance.ts';
 import { createDeps, type Deps } from './deps.ts';
-import { listenForRevocations } from './sessions/revocation.ts';
 
 export interface AppOptions {
   logger?: Logger;
@@ -42,7 +41,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const app = createHttpApp(deps, { spaDir: options.spaDir });
   const server = createHttpServer(app);
   const stopMaintenance = startMaintenance(deps);
-  const stopListening = listenForRevocations(dbh, deps.sessionCache, logger);
+  deps.liveSessions.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -58,7 +57,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     (closing ??= (async () => {
       app.setDraining(true);
       stopMaintenance();
-      await stopListening();
+      await deps.liveSessions.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);

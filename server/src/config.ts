@@ -106,8 +106,10 @@ const envSchema = z.object({
   AUDIT_RETENTION_DAYS: int(1, 36_500).default(365),
   REFRESH_GRACE_SECONDS: int(0, 60).default(10),
   MAX_BODY_BYTES: int(1_024, 10_485_760).default(65_536),
-  // Cross-instance revocation must land within one second: the cache may not hold longer.
-  SESSION_CACHE_MS: int(0, 900).default(500),
+  // How long a live session is remembered without asking the database (0 = ask every time).
+  // Revocations reach memory through the journal within 300 ms whatever this is (decision 011);
+  // it must stay below the journal's one-day retention.
+  SESSION_CACHE_MS: int(0, 3_600_000).default(300_000),
 });
 
 /**

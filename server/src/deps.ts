@@ -4,7 +4,7 @@ import { findPasswordHashSettings } from './auth/hash-settings.repository.ts';
 import { createPasswordHasher, type PasswordHasher } from './auth/password.ts';
 import { createTokenIssuer, type TokenIssuer } from './auth/tokens.ts';
 import type { Logger } from './logger.ts';
-import { SessionCache } from './sessions/session-cache.ts';
+import { LiveSessions } from './sessions/live-sessions.ts';
 
 /** Everything a request handler needs, built once per process. */
 export interface Deps {
@@ -16,8 +16,8 @@ export interface Deps {
   logger: Logger;
   /** The clock every rule reads; tests freeze it. */
   now: () => Date;
-  /** Short-lived memory of live sessions; clear it after every revocation. */
-  sessionCache: SessionCache;
+  /** The revocation check: live sessions in memory, kept honest by the revocation journal. */
+  liveSessions: LiveSessions;
   /**
    * The origin the SPA is served from, for the CSRF origin check: PUBLIC_URL, or the address the
    * server listens on when that was derived with PORT=0 (known only after `listen`, see app.ts).
@@ -40,6 +40,12 @@ export async function createDeps(
     inUse: await findPasswordHashSettings(dbh.db),
   });
   const tokens = await createTokenIssuer(config, () => now().getTime());
-  const sessionCache = new SessionCache(config.sessionCacheMs);
-  return { config, dbh, db: dbh.db, hasher, tokens, logger, now, sessionCache, publicOrigin };
+  const liveSessions = new LiveSessions({
+    dbh,
+    logger,
+    now,
+    maxAgeMs: config.sessionCacheMs,
+    idleTtlSeconds: config.refreshIdleTtl,
+  });
+  return { config, dbh, db: dbh.db, hasher, tokens, logger, now, liveSessions, publicOrigin };
 }

@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { lastRecordedSigningKey, purgeAuditEvents } from './audit/audit.repository.ts';
 import { recordEvent } from './audit/audit.service.ts';
 import type { Deps } from './deps.ts';
+import { purgeRevocations } from './sessions/revocation.repository.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
 import { purgeChallenges } from './mfa/mfa.repository.ts';
@@ -19,8 +20,8 @@ export interface PurgeOptions {
 
 /**
  * One pass of housekeeping: ended sessions (a day after they ended, so recent revocations stay
- * visible), throttle rows that carry nothing any more, audit events past retention, second-factor
- * challenges a day after they expired. Each table is
+ * visible), revocation journal rows a day old (no instance remembers a session longer than
+ * SESSION_CACHE_MS, at most an hour, so none needs them; decision 011), throttle rows that carry nothing any more, audit events past retention, second-factor challenges a day after they expired. Each table is
  * deleted from in batches of `batch` rows until none is left or `budgetMs` (wall time) is spent,
  * one batch at least; between batches the event loop and queued queries (PGlite has a single
  * connection) go first. Safe on every instance.
@@ -35,6 +36,7 @@ export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise
   const retained = new Date(now - config.auditRetentionDays * DAY_MS);
   const purges = [
     () => purgeEndedSessions(db, ended, idle, batch),
+    () => purgeRevocations(db, ended, batch),
     () => purgeThrottle(db, new Date(now), batch),
     () => purgeAuditEvents(db, retained, batch),
     () => purgeChallenges(db, ended, batch),

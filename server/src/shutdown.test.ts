@@ -24,6 +24,11 @@ describe('graceful shutdown', () => {
     expect(await Promise.all(inFlight)).toEqual([200, 200, 200]);
     expect(await exited).toBe(0);
     expect(lines.some((l) => l.includes('"shutting down"'))).toBe(true);
+    // Every request line is out, though lines are written in blocks: flushed on the way out.
+    const logins = lines
+      .map((l) => JSON.parse(l) as { msg?: string; path?: string; status?: number })
+      .filter((entry) => entry.msg === 'request' && entry.path === '/trpc/login');
+    expect(logins.map((entry) => entry.status)).toEqual([200, 200, 200]);
     // Nothing accepts connections any more.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 90_000);

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitCode, startEntryPoint, type RunningEntryPoint } from '../test/entry-point.ts';
 import { PASSWORD } from '../test/helpers.ts';
+import { LOG_FLUSH_MS } from './logger.ts';
 
 /**
  * WORKERS=3: three node:cluster workers behind one port, on a database of their own. Every request
@@ -105,7 +106,11 @@ describe('WORKERS=3 on PostgreSQL', () => {
       Array.from({ length: 9 }, () => call('/trpc/me', { headers: bearer })),
     );
     expect(before.map((r) => r.status)).toEqual(Array(9).fill(200));
-    await new Promise((r) => setTimeout(r, 100)); // request lines are written on finish
+    // Request lines are written on finish, in blocks flushed every LOG_FLUSH_MS at the latest.
+    const logged = Date.now() + 4 * LOG_FLUSH_MS;
+    while (workersServing('/trpc/me').size < 2 && Date.now() < logged) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     expect(workersServing('/trpc/me').size).toBeGreaterThanOrEqual(2);
 
     // A logout on whichever worker takes it ends the session on all of them within a second.

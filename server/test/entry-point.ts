@@ -43,5 +43,9 @@ export function startEntryPoint(env: Record<string, string>): Promise<RunningEnt
   });
 }
 
+/**
+ * The exit code, once the process has exited and its stdout is closed: log lines are written in
+ * blocks and the last one is flushed as the process exits, so only then are all of them in `lines`.
+ */
 export const exitCode = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));

@@ -109,11 +109,13 @@ export async function createTestEnv(
   const dbh = await createTestDb();
   const clock = testClock();
   const deps = await createDeps(testConfig(env, overrides), dbh, memoryLog().logger, clock.now);
+  deps.liveSessions.start();
   return {
     deps,
     dbh,
     clock,
     close: async () => {
+      await deps.liveSessions.stop();
       await deps.hasher.close();
       await dbh.close();
     },

@@ -39,12 +39,15 @@ function isCanonicalSegment(segment: string): boolean {
  * sends the same access token with each request for 15 minutes, and re-verifying the HMAC each
  * time is the largest cost of a protected request. This is not a revocation shortcut — the
  * session is still checked on every request — and a token is only ever found here by the exact
- * string that was verified. Bounded: the oldest entry goes first.
+ * string that was verified. Bounded: the oldest entry goes first. The bound matches the live
+ * sessions one instance remembers (decision 011): with fewer, a server whose clients take turns
+ * over more tokens than the bound (100,000 sessions used round-robin) would find none of them here
+ * and pay jose's WebCrypto round trip on every request. About 550 bytes a token.
  */
 class VerifiedTokens {
   private readonly entries = new Map<string, AccessClaims>();
 
-  constructor(private readonly max = 10_000) {}
+  constructor(private readonly max = 200_000) {}
 
   get(token: string, nowMs: number): AccessClaims | null {
     const claims = this.entries.get(token);

@@ -253,3 +253,50 @@ describe('an unexpected failure', () => {
     }
   });
 });
+
+describe('the request log', () => {
+  it('is one line per request with what an operator needs, and nothing from the request body', async () => {
+    const res = await fetch(`${server.url}/trpc/login`, {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: creds(uniqueName('logged')),
+    });
+    expect(res.status).toBe(401);
+    const requestId = res.headers.get('x-request-id');
+    // Written on 'finish', which may come just after the client has the answer.
+    const deadline = Date.now() + 2000;
+    const lineOf = () =>
+      server.log
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((entry) => entry.msg === 'request' && entry.requestId === requestId);
+    while (lineOf().length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lines = lineOf();
+    expect(lines).toHaveLength(1);
+    const line = lines[0] ?? {};
+    expect(Object.keys(line).sort()).toEqual(
+      [
+        'level',
+        'time',
+        'requestId',
+        'method',
+        'path',
+        'status',
+        'ms',
+        'clientAddress',
+        'msg',
+      ].sort(),
+    );
+    expect(line).toMatchObject({
+      level: 'info',
+      method: 'POST',
+      path: '/trpc/login',
+      status: 401,
+      clientAddress: '127.0.0.1',
+    });
+    expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
+    expect(typeof line.ms).toBe('number');
+    expect(JSON.stringify(line)).not.toContain(CANARY);
+  });
+});

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isDatabaseUnavailable } from '@latchkey/db';
 import { OverloadedError } from '../auth/limiter.ts';
 import type { Deps } from '../deps.ts';
+import { requestLogger } from '../logger.ts';
 import { handleToken, handleUsersMe } from './rest.ts';
 import { clientAddress } from './client-address.ts';
 import { BodyTooLargeError, requestIdOf, tagRequest } from './request.ts';
@@ -35,6 +36,7 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     passwordMinLength: deps.config.passwordMinLength,
   });
   const { config, logger } = deps;
+  const requestLog = requestLogger(logger);
   let draining = false;
 
   /** Exact-match CORS for configured origins only; never reflects an arbitrary Origin. */
@@ -118,15 +120,16 @@ export function createHttpApp(deps: Deps, options: { spaDir?: string } = {}): Ht
     res.setHeader('x-request-id', requestId);
     let pathname = '/';
     let search: URLSearchParams;
-    if (logger.isLevelEnabled('info')) {
+    if (requestLog.isLevelEnabled('info')) {
       res.once('finish', () =>
-        logger.info(
+        requestLog.info(
           {
             requestId,
             method: req.method,
             path: pathname,
             status: res.statusCode,
             ms: Number(process.hrtime.bigint() - started) / 1e6,
+            clientAddress: clientAddress(req, config.trustProxy),
           },
           'request',
         ),

@@ -8,7 +8,6 @@ import { PASSWORD_AMR } from '../auth/tokens.ts';
 import { announceRevocation } from './revocation.ts';
 import { generateRefreshToken, hashRefreshToken } from './refresh-token.ts';
 import {
-  findLiveSession,
   insertSessionRecorded,
   listLiveSessions,
   lockUserForSignIn,
@@ -160,11 +159,6 @@ export async function authenticate(
 ): Promise<{ user: UserRecord; sessionId: string } | null> {
   const claims = await deps.tokens.verify(token);
   if (!claims) return null;
-  const at = liveAt(deps);
-  const cached = deps.sessionCache.get(claims.sessionId, claims.userId, at.now.getTime());
-  if (cached) return { user: cached, sessionId: claims.sessionId };
-  const user = await findLiveSession(deps.db, claims.sessionId, at, claims.userId);
-  if (!user) return null;
-  deps.sessionCache.set(claims.sessionId, user, at.now.getTime());
-  return { user, sessionId: claims.sessionId };
+  const user = await deps.liveSessions.check(claims.sessionId, claims.userId);
+  return user ? { user, sessionId: claims.sessionId } : null;
 }

@@ -50,9 +50,7 @@ const logout = (refreshToken: string, everywhere?: boolean) =>
 
 /** Whether this process still holds the access token's session in its live-session cache. */
 function cached(accessToken: string): boolean {
-  const { sid, sub } = decodeJwt(accessToken);
-  const now = env.deps.now().getTime();
-  return env.deps.sessionCache.get(String(sid), String(sub), now) !== null;
+  return env.deps.liveSessions.remembers(String(decodeJwt(accessToken).sid));
 }
 
 async function reuseEvents(username: string) {
