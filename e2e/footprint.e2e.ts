@@ -31,7 +31,7 @@ scenario(
       `the first page loaded ${total} B of gzipped JavaScript: ${listing}`,
     );
     // Routes are split: the signed-in pages' code is not part of the first page.
-    for (const route of ['profile-page', 'sessions-page', 'register-page']) {
+    for (const route of ['profile-page', 'sessions-page', 'register-page', 'security-page']) {
       const loaded = [...scripts.keys()].find((path) => path.includes(route));
       assert(loaded === undefined, `the login page loaded ${loaded ?? route}`);
     }

@@ -5,5 +5,6 @@ import './sessions.e2e.ts';
 import './renewal.e2e.ts';
 import './footprint.e2e.ts';
 import './password-policy.e2e.ts';
+import './second-factor.e2e.ts';
 
 export { runScenarios } from './harness.ts';

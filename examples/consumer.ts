@@ -74,6 +74,9 @@ export async function signInRefreshSignOut(
 ): Promise<ConsumerReport> {
   const { client, state } = createLatchkeyClient(baseUrl);
   const login = await client.login.mutate({ username, password });
+  // A user with a second factor gets an mfaToken instead, for `mfa.verify` with a code.
+  if ('mfaRequired' in login)
+    throw new Error('this example signs in users without a second factor');
   state.accessToken = login.accessToken;
   // Issued together, these two travel in one streamed batch.
   const [me, sessions] = await Promise.all([client.me.query(), client.sessions.list.query()]);

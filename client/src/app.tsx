@@ -8,6 +8,7 @@ const LoginPage = lazy(() => import('./pages/login-page.tsx'));
 const RegisterPage = lazy(() => import('./pages/register-page.tsx'));
 const ProfilePage = lazy(() => import('./pages/profile-page.tsx'));
 const SessionsPage = lazy(() => import('./pages/sessions-page.tsx'));
+const SecurityPage = lazy(() => import('./pages/security-page.tsx'));
 const NotFoundPage = lazy(() => import('./pages/not-found-page.tsx'));
 
 function SignedInOnly({ children }: { children: ReactNode }) {
@@ -50,6 +51,11 @@ export function App() {
           <Route path="/sessions">
             <SignedInOnly>
               <SessionsPage />
+            </SignedInOnly>
+          </Route>
+          <Route path="/security">
+            <SignedInOnly>
+              <SecurityPage />
             </SignedInOnly>
           </Route>
           <Route>

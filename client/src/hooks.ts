@@ -32,6 +32,43 @@ export function useRevokeSession() {
   return useMutation(trpc.sessions.revoke.mutationOptions({ onSettled: refetchSessions }));
 }
 
+export function useVerifySecondFactor() {
+  return useMutation(trpc.mfa.verify.mutationOptions());
+}
+
+export function useMfaStatus() {
+  return useQuery(trpc.mfa.status.queryOptions());
+}
+
+function useRefetchMfaStatus() {
+  const queryClient = useQueryClient();
+  return () => queryClient.invalidateQueries({ queryKey: trpc.mfa.status.queryKey() });
+}
+
+export function useTotpSetup() {
+  return useMutation(trpc.mfa.totp.setup.mutationOptions());
+}
+
+/** Turning the factor on ends every other session: the session list changes too. */
+export function useTotpEnable() {
+  const refetchSessions = useRefetchSessions();
+  return useMutation(trpc.mfa.totp.enable.mutationOptions({ onSuccess: refetchSessions }));
+}
+
+export function useTotpDisable() {
+  const refetchStatus = useRefetchMfaStatus();
+  return useMutation(trpc.mfa.totp.disable.mutationOptions({ onSettled: refetchStatus }));
+}
+
+export function useRegenerateRecoveryCodes() {
+  const refetchStatus = useRefetchMfaStatus();
+  return useMutation(
+    trpc.mfa.recoveryCodes.regenerate.mutationOptions({ onSettled: refetchStatus }),
+  );
+}
+
+export { useRefetchMfaStatus };
+
 export function useChangePassword() {
   const refetchSessions = useRefetchSessions();
   return useMutation(trpc.account.changePassword.mutationOptions({ onSuccess: refetchSessions }));

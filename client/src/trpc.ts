@@ -14,7 +14,7 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { getAuthStatus, setAuthStatus } from './auth-status.ts';
 import { announce, onAnnouncement } from './session-channel.ts';
 
-type TokenResponse = inferRouterOutputs<AppRouter>['login'];
+type TokenResponse = inferRouterOutputs<AppRouter>['refresh'];
 type ClientError = TRPCClientError<AppRouter>;
 type Envelope = OperationResultEnvelope<unknown, ClientError>;
 
@@ -23,7 +23,11 @@ let accessToken: string | null = null;
 let userId: string | null = null;
 
 // A 401 from these is an answer about credentials or the cookie, not an expired access token.
-const NO_RENEWAL = new Set(['login', 'register', 'refresh', 'logout']);
+const NO_RENEWAL = new Set(['login', 'register', 'refresh', 'logout', 'mfa.verify']);
+// The contract's 401 for a wrong second-factor code: an answer about the code, not the token.
+const CODE_REFUSED = 'Invalid authentication code';
+// Answers that start a session: the password alone, or the second factor after it.
+const SIGN_INS = new Set(['login', 'mfa.verify']);
 const REFRESH_TIMEOUT_MS = 15_000;
 
 function errorCode(error: unknown): string | undefined {
@@ -105,8 +109,9 @@ async function renewToken(staleToken: string | null): Promise<string | null> {
 
 function noteResult(path: string, result: Envelope['result']): void {
   if (path === 'logout') endSession(true);
-  else if ((path === 'login' || path === 'refresh') && 'data' in result) {
-    if (isTokenResponse(result.data)) startSession(result.data, path === 'login');
+  else if ((SIGN_INS.has(path) || path === 'refresh') && 'data' in result) {
+    // A login answered with a second-factor challenge is no token response: nothing starts.
+    if (isTokenResponse(result.data)) startSession(result.data, SIGN_INS.has(path));
   }
 }
 
@@ -138,7 +143,11 @@ const sessionLink: TRPCLink<AppRouter> =
         let inner = source.subscribe({
           ...forward,
           error(error) {
-            if (NO_RENEWAL.has(op.path) || errorCode(error) !== 'UNAUTHORIZED') {
+            if (
+              NO_RENEWAL.has(op.path) ||
+              errorCode(error) !== 'UNAUTHORIZED' ||
+              error.message === CODE_REFUSED
+            ) {
               forward.error(error);
               return;
             }

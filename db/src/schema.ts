@@ -38,6 +38,8 @@ export interface SessionsTable {
   revoked_reason: string | null;
   user_agent: string | null;
   client_address: string | null;
+  /** RFC 8176 methods of the sign-in that started the session (`pwd`, `otp`); kept by refresh. */
+  amr: ColumnType<string[], string[] | undefined, string[]>;
 }
 
 /** Every refresh token a session was ever issued, by SHA-256 hash, so reuse of any of them is seen. */
@@ -90,6 +92,35 @@ export interface SessionRevocationsTable {
   revoked_at: DefaultTimestamp;
 }
 
+/** A user's TOTP factor: pending until `enabled_at` is set. */
+export interface MfaTotpTable {
+  user_id: string;
+  /** The base32 secret sealed with AES-256-GCM (`v1.<kid>.<iv>.<ciphertext+tag>`). */
+  secret_box: string;
+  enabled_at: NullableTimestamp;
+  /** Last accepted 30 s step (replay guard); bigint comes back as a string from pg. */
+  last_step: ColumnType<string | null, number | string | null | undefined, number | string | null>;
+  created_at: DefaultTimestamp;
+}
+
+/** Recovery codes by keyed hash; each is spent once (`used_at`). */
+export interface MfaRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  used_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+/** Between a verified password and a finished sign-in: an `mfaToken`, by SHA-256 hash. */
+export interface MfaChallengesTable {
+  token_hash: string;
+  user_id: string;
+  expires_at: Timestamp;
+  attempts: ColumnType<number, number | undefined, number>;
+  used_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -97,6 +128,9 @@ export interface Database {
   audit_events: AuditEventsTable;
   throttle: ThrottleTable;
   session_revocations: SessionRevocationsTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 /** What a repository function takes first: the database, or a transaction on it. */

@@ -7,6 +7,7 @@ import { PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_FLOOR } from '@latchkey/shared
 import { z } from 'zod';
 import { addressList } from './ip-address.ts';
 import { keyGuessesLog10 } from './auth/strength.ts';
+import { mfaKeyRing, type MfaKeyRing } from './mfa/keys.ts';
 
 /**
  * Keys published in documentation, tutorials and framework templates: anyone can sign with them.
@@ -90,7 +91,10 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default('off'),
   CORS_ORIGINS: z.string().default(''),
   LOG_LEVEL: z.enum(logLevels).default('info'),
+  MFA_ISSUER: z.string().min(1).max(64).default('Latchkey'),
   // Beyond the contract: tuning knobs with safe defaults.
+  MFA_ENCRYPTION_KEY: z.string().optional(),
+  MFA_PREVIOUS_ENCRYPTION_KEYS: z.string().optional(),
   ARGON2_MEMORY_KIB: int(19_456, 4_194_304).default(ARGON2_DEFAULTS.memoryCost),
   ARGON2_TIME_COST: int(2, 100).default(ARGON2_DEFAULTS.timeCost),
   ARGON2_PARALLELISM: int(1, 16).default(ARGON2_DEFAULTS.parallelism),
@@ -168,6 +172,12 @@ export interface Config {
   maxBodyBytes: number;
   /** How long a live-session answer may be reused (0 = ask the database every time). */
   sessionCacheMs: number;
+  mfa: {
+    /** Shown in authenticator apps (MFA_ISSUER). */
+    issuer: string;
+    /** Keys sealing TOTP secrets at rest (mfa/keys.ts). */
+    ring: MfaKeyRing;
+  };
 }
 
 /** The `kid` of a key: a short digest, so it names the key without revealing it. */
@@ -261,13 +271,15 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * withSigningKey adds at start-up. `jwt.signing` is null exactly when `jwt.generated` is true.
  */
 export type ParsedConfig = Readonly<
-  Omit<Config, 'jwt'> & {
+  Omit<Config, 'jwt' | 'mfa'> & {
     jwt: Readonly<
       Omit<Config['jwt'], 'signing' | 'verification'> & {
         signing: JwtKey | null;
         previous: readonly JwtKey[];
       }
     >;
+    /** MFA_ENCRYPTION_KEY then MFA_PREVIOUS_ENCRYPTION_KEYS; the ring needs the signing key too. */
+    mfa: Readonly<{ issuer: string; explicitKeys: readonly Uint8Array[] }>;
   }
 >;
 
@@ -304,6 +316,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [i, old] of previous.entries()) {
     const reason = weakSecretReason(old);
     if (reason) throw new ConfigError(`JWT_PREVIOUS_SECRETS entry ${i + 1} ${reason}`);
+  }
+  if (e.MFA_PREVIOUS_ENCRYPTION_KEYS && !e.MFA_ENCRYPTION_KEY) {
+    throw new ConfigError('MFA_PREVIOUS_ENCRYPTION_KEYS needs MFA_ENCRYPTION_KEY');
+  }
+  const mfaKeys = [e.MFA_ENCRYPTION_KEY ?? '', ...(e.MFA_PREVIOUS_ENCRYPTION_KEYS ?? '').split(',')]
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const [i, key] of mfaKeys.entries()) {
+    const reason = weakSecretReason(key);
+    const name = i === 0 ? 'MFA_ENCRYPTION_KEY' : `MFA_PREVIOUS_ENCRYPTION_KEYS entry ${i}`;
+    if (reason) throw new ConfigError(`${name} ${reason}`);
   }
   const corsOrigins: string[] = [];
   for (const origin of e.CORS_ORIGINS.split(',')
@@ -365,6 +388,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     sessionCacheMs: e.SESSION_CACHE_MS,
+    mfa: Object.freeze({
+      issuer: e.MFA_ISSUER,
+      explicitKeys: Object.freeze(mfaKeys.map((k) => new TextEncoder().encode(k))),
+    }),
   });
 }
 
@@ -376,8 +403,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 export function withSigningKey(parsed: ParsedConfig): Config {
   const { signing, previous, ...jwt } = parsed.jwt;
   const key = signing ?? toKey(loadOrCreateDevelopmentKey(parsed.dataDir));
+  const { issuer, explicitKeys } = parsed.mfa;
+  const jwtSecrets = [key, ...previous].map((k) => k.secret);
   return Object.freeze({
     ...parsed,
     jwt: Object.freeze({ ...jwt, signing: key, verification: [key, ...previous] }),
+    mfa: Object.freeze({ issuer, ring: mfaKeyRing(explicitKeys, jwtSecrets) }),
   });
 }

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callerFor, createTestEnv, PASSWORD, uniqueName, type TestEnv } from '../test/helpers.ts';
+import {
+  callerFor,
+  createTestEnv,
+  PASSWORD,
+  uniqueName,
+  type TestEnv,
+  tokensOf,
+} from '../test/helpers.ts';
 import { listAuditEvents } from './audit/audit.repository.ts';
 import { purgeOnce, recordSigningKey } from './maintenance.ts';
 import { countLoginAttemptAndFindUser } from './throttle/throttle.service.ts';
@@ -24,9 +31,9 @@ describe('purgeOnce', () => {
   it('removes ended sessions with their refresh tokens and old audit events, keeps live ones', async () => {
     const name = uniqueName();
     await callerFor(env.deps).register({ username: name, password: PASSWORD });
-    await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    tokensOf(await callerFor(env.deps).login({ username: name, password: PASSWORD }));
     env.clock.advance(3600 + 86_400 + 1); // the session ended more than a day ago
-    const live = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    const live = tokensOf(await callerFor(env.deps).login({ username: name, password: PASSWORD }));
     expect(await count('sessions')).toBe(2);
     expect(await purgeOnce(env.deps)).toBeGreaterThan(0);
     expect(await count('sessions')).toBe(1);
@@ -35,7 +42,7 @@ describe('purgeOnce', () => {
 
     const before = await count('audit_events');
     env.clock.advance(31 * 86_400);
-    await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    tokensOf(await callerFor(env.deps).login({ username: name, password: PASSWORD }));
     await purgeOnce(env.deps);
     const kept = await listAuditEvents(env.dbh.db, { limit: 100 });
     const cutoff = env.clock.now().getTime() - 30 * 86_400_000;

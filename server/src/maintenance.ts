@@ -5,6 +5,7 @@ import type { Deps } from './deps.ts';
 import { purgeRevocations } from './sessions/revocation.repository.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
+import { purgeChallenges } from './mfa/mfa.repository.ts';
 
 /** Rows per delete: one short statement, so requests waiting for the database soon get it. */
 const BATCH = 1_000;
@@ -20,7 +21,7 @@ export interface PurgeOptions {
 /**
  * One pass of housekeeping: ended sessions (a day after they ended, so recent revocations stay
  * visible), revocation journal rows a day old (no instance remembers a session longer than
- * SESSION_CACHE_MS, at most an hour, so none needs them; decision 011), throttle rows that carry nothing any more, audit events past retention. Each table is
+ * SESSION_CACHE_MS, at most an hour, so none needs them; decision 011), throttle rows that carry nothing any more, audit events past retention, second-factor challenges a day after they expired. Each table is
  * deleted from in batches of `batch` rows until none is left or `budgetMs` (wall time) is spent,
  * one batch at least; between batches the event loop and queued queries (PGlite has a single
  * connection) go first. Safe on every instance.
@@ -38,6 +39,7 @@ export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise
     () => purgeRevocations(db, ended, batch),
     () => purgeThrottle(db, new Date(now), batch),
     () => purgeAuditEvents(db, retained, batch),
+    () => purgeChallenges(db, ended, batch),
   ];
   let purged = 0;
   for (const purge of purges) {

@@ -75,6 +75,45 @@ export const PUBLIC_FAILURES = {
     headers: [],
   },
   UNKNOWN_SESSION: { trpc: 'NOT_FOUND', status: 404, message: 'Unknown session', headers: [] },
+  /** `/token`: the right password of a user with a second factor, and no `otp`. */
+  MFA_REQUIRED: {
+    trpc: 'FORBIDDEN',
+    status: 403,
+    message: 'Second factor required',
+    headers: [],
+  },
+  /** A wrong, reused or malformed TOTP or recovery code. */
+  INVALID_CODE: {
+    trpc: 'UNAUTHORIZED',
+    status: 401,
+    message: 'Invalid authentication code',
+    headers: ['WWW-Authenticate'],
+  },
+  /** An `mfaToken` that is unknown, expired, used, or ended by five wrong codes. */
+  CHALLENGE_INVALID: {
+    trpc: 'UNAUTHORIZED',
+    status: 401,
+    message: 'Sign-in expired, please start again',
+    headers: ['WWW-Authenticate'],
+  },
+  FACTOR_OFF: {
+    trpc: 'BAD_REQUEST',
+    status: 400,
+    message: 'Two-factor authentication is off',
+    headers: [],
+  },
+  FACTOR_ON: {
+    trpc: 'CONFLICT',
+    status: 409,
+    message: 'Two-factor authentication is already on',
+    headers: [],
+  },
+  FACTOR_NOT_SET_UP: {
+    trpc: 'BAD_REQUEST',
+    status: 400,
+    message: 'Set up two-factor authentication first',
+    headers: [],
+  },
   CROSS_SITE: {
     trpc: 'FORBIDDEN',
     status: 403,

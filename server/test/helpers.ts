@@ -192,3 +192,9 @@ export async function trpcErrorOf(promise: Promise<unknown>): Promise<TRPCError>
   expect(error).toBeInstanceOf(TRPCError);
   return error as TRPCError;
 }
+
+/** A `login` answer that signed in, not a second-factor challenge; fails the test otherwise. */
+export function tokensOf<T extends object>(answer: T): Exclude<T, { mfaRequired: true }> {
+  if ('mfaRequired' in answer) throw new Error('expected a session, got a second-factor challenge');
+  return answer as Exclude<T, { mfaRequired: true }>;
+}

@@ -1,4 +1,5 @@
 export * from './credentials.ts';
+export * from './mfa.ts';
 
 /** Name of the refresh-token cookie; the `__Host-` prefix pins it to this origin and path `/`. */
 export const REFRESH_COOKIE = '__Host-latchkey_rt';

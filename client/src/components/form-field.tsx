@@ -7,6 +7,7 @@ interface FormFieldProps {
   autoComplete: string;
   error?: string | undefined;
   hint?: string;
+  inputMode?: 'text' | 'numeric';
 }
 
 /** A labelled input whose error and hint are announced with it. */
@@ -17,6 +18,7 @@ export function FormField({
   autoComplete,
   error,
   hint,
+  inputMode,
 }: FormFieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
@@ -30,6 +32,7 @@ export function FormField({
         name={name}
         type={type}
         autoComplete={autoComplete}
+        inputMode={inputMode}
         autoCapitalize="none"
         autoCorrect="off"
         spellCheck={false}

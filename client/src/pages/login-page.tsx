@@ -1,5 +1,7 @@
+import { useState } from 'react';
 import { Link } from 'wouter';
 import { CredentialsForm } from '../components/credentials-form.tsx';
+import { SecondFactorForm } from '../components/second-factor-form.tsx';
 import { useLogin } from '../hooks.ts';
 
 // Loaded on demand: zod is a quarter of the page's code and not needed to show the form.
@@ -7,16 +9,25 @@ const loadSchema = () => import('@latchkey/shared').then((shared) => shared.logi
 
 export default function LoginPage() {
   const login = useLogin();
+  // Set when the password verified for a user with a second factor.
+  const [mfaToken, setMfaToken] = useState<string | null>(null);
   return (
     <main className="card">
       <title>Sign in · Latchkey</title>
       <h1>Sign in</h1>
-      <CredentialsForm
-        schema={loadSchema}
-        submitLabel="Sign in"
-        passwordAutoComplete="current-password"
-        submit={(credentials) => login.mutateAsync(credentials)}
-      />
+      {mfaToken === null ? (
+        <CredentialsForm
+          schema={loadSchema}
+          submitLabel="Sign in"
+          passwordAutoComplete="current-password"
+          submit={async (credentials) => {
+            const answer = await login.mutateAsync(credentials);
+            if ('mfaRequired' in answer) setMfaToken(answer.mfaToken);
+          }}
+        />
+      ) : (
+        <SecondFactorForm mfaToken={mfaToken} onRestart={() => setMfaToken(null)} />
+      )}
       <p className="aside">
         New to Latchkey? <Link href="/register">Create an account</Link>
       </p>

@@ -30,6 +30,9 @@ export default function ProfilePage() {
             <Link href="/sessions" className="button">
               Sessions
             </Link>
+            <Link href="/security" className="button">
+              Security
+            </Link>
             <button type="button" onClick={() => signOut.mutate({})} disabled={signOut.isPending}>
               Sign out
             </button>

@@ -19,7 +19,14 @@ export type AuditEvent =
   | 'user.enabled'
   | 'user.deleted'
   | 'user.password_set'
-  | 'key.rotated';
+  | 'key.rotated'
+  | 'login.mfa_required'
+  | 'mfa.enabled'
+  | 'mfa.disabled'
+  | 'mfa.failed'
+  | 'mfa.recovery_used'
+  | 'mfa.recovery_regenerated'
+  | 'mfa.reset';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -35,6 +35,13 @@ const MESSAGES: Record<AuditEvent, string> = {
   'user.deleted': 'user deleted by an operator',
   'user.password_set': 'password set by an operator',
   'key.rotated': 'signing key recorded in the audit trail',
+  'login.mfa_required': 'password verified; second factor required',
+  'mfa.enabled': 'two-factor authentication turned on',
+  'mfa.disabled': 'two-factor authentication turned off',
+  'mfa.failed': 'second factor failed',
+  'mfa.recovery_used': 'recovery code used',
+  'mfa.recovery_regenerated': 'new recovery codes generated',
+  'mfa.reset': 'second factor removed by an operator',
 };
 
 /** Events that point at an attack rather than at ordinary use. */

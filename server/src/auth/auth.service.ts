@@ -6,14 +6,11 @@ import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
 import { countLoginAttemptAndFindUser, throttleClient } from '../throttle/throttle.service.ts';
-import {
-  findUserCredentialsById,
-  insertUser,
-  updatePasswordHash,
-  type UserRecord,
-} from '../users/user.repository.ts';
+import { insertUser, updatePasswordHash, type UserRecord } from '../users/user.repository.ts';
+import { issueChallenge, signInWithCode, type MfaChallenge } from '../mfa/sign-in.ts';
 import { passwordPolicyReason } from './password-policy.ts';
 import { withPasswordWork, type PasswordWork } from './password-work.ts';
+import { verifyCurrentPassword } from './step-up.ts';
 
 /** Inputs here are already canonical (username) and NFKC-normalised (passwords) by the schemas. */
 export interface CredentialsInput {
@@ -68,16 +65,33 @@ async function admittedRegister(
   return ok(user);
 }
 
+/** What a verified password leads to: a session, or (with a second factor) an mfaToken. */
+export type SignIn =
+  { kind: 'session'; session: IssuedSession } | ({ kind: 'challenge' } & MfaChallenge);
+
+export type LoginFailure = 'THROTTLED' | 'INVALID_CREDENTIALS' | 'MFA_REQUIRED' | 'INVALID_CODE';
+
+export interface LoginOptions {
+  withRefreshToken?: boolean;
+  /**
+   * Present for `/token`: a user with a second factor must send its code with the password
+   * (`otp`), and gets MFA_REQUIRED or INVALID_CODE instead of an mfaToken. Absent (tRPC `login`):
+   * such a user gets an mfaToken for `mfa.verify`.
+   */
+  secondFactor?: { otp: string | undefined };
+}
+
 /**
  * Checks a username and password and starts a session. Unknown user, wrong password and disabled
- * user take the same path through one argon2 verification and fail with the same code.
+ * user take the same path through one argon2 verification and fail with the same code; whether
+ * the user has a second factor is acted on only after the password verified.
  */
 export async function login(
   deps: Deps,
   input: CredentialsInput,
   meta: ClientMeta,
-  options: { withRefreshToken?: boolean } = {},
-): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
+  options: LoginOptions = {},
+): Promise<Result<SignIn, LoginFailure>> {
   // Under a flood, refuse before touching the database: the hash could not run anyway.
   return withPasswordWork(deps, (work) => admittedLogin(deps, work, input, meta, options));
 }
@@ -87,21 +101,18 @@ async function admittedLogin(
   work: PasswordWork,
   input: CredentialsInput,
   meta: ClientMeta,
-  options: { withRefreshToken?: boolean },
-): Promise<Result<IssuedSession, 'THROTTLED' | 'INVALID_CREDENTIALS'>> {
+  options: LoginOptions,
+): Promise<Result<SignIn, LoginFailure>> {
   // The throttle count, the user lookup (one statement) and the hash share one turn
   // (PasswordHasher.withTurn): a login refused for waiting too long has counted nothing.
-  const { verdict, user, matches } = await work.turn(async (hashing) => {
-    const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
-      deps,
-      input.username,
-      meta.clientAddress,
-    );
-    if (!counted.allowed) return { verdict: counted, user: null, matches: false };
+  const { verdict, user, matches, secondFactor } = await work.turn(async (hashing) => {
+    const counted = await countLoginAttemptAndFindUser(deps, input.username, meta.clientAddress);
+    if (!counted.verdict.allowed) return { ...counted, user: null, matches: false };
+    const found = counted.user;
     const same = found
       ? await hashing.verify(found.passwordHash, input.password)
       : await hashing.verifyDummy(input.password).then(() => false);
-    return { verdict: counted, user: found, matches: same };
+    return { ...counted, matches: same };
   });
   if (!verdict.allowed) {
     // Every refusal is logged; only the one that starts a lockout is stored (see above).
@@ -126,15 +137,25 @@ async function admittedLogin(
     });
     return fail('INVALID_CREDENTIALS');
   }
-  await verdict.succeeded();
   if (deps.hasher.needsRehash(user.passwordHash)) {
     // Parameters changed since this hash was made: upgrade it while the password is at hand.
     const rehashed = await work.hash(input.password);
     await updatePasswordHash(deps.db, user.id, rehashed, deps.now());
   }
   const publicUser = { id: user.id, username: user.username, createdAt: user.createdAt };
+  const withRefreshToken = options.withRefreshToken ?? true;
+  if (secondFactor) {
+    if (!options.secondFactor) {
+      const challenge = await issueChallenge(deps, publicUser, verdict, meta);
+      return ok({ kind: 'challenge', ...challenge });
+    }
+    const { otp } = options.secondFactor;
+    const signedIn = await signInWithCode(deps, publicUser, otp, verdict, meta, withRefreshToken);
+    return signedIn.ok ? ok({ kind: 'session', session: signedIn.value }) : signedIn;
+  }
+  await verdict.succeeded();
   const session = await startSession(deps, publicUser, meta, {
-    withRefreshToken: options.withRefreshToken ?? true,
+    withRefreshToken,
     audit: { event: 'login.success', userId: user.id, username: user.username, ...meta },
   });
   if (!session) {
@@ -148,7 +169,7 @@ async function admittedLogin(
     });
     return fail('INVALID_CREDENTIALS');
   }
-  return ok(session);
+  return ok({ kind: 'session', session });
 }
 
 /**
@@ -172,19 +193,13 @@ async function admittedChangePassword(
   meta: ClientMeta,
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
-  const { verdict, matches } = await work.turn(async (hashing) => {
-    const { verdict: counted, user: found } = await countLoginAttemptAndFindUser(
-      deps,
-      user.username,
-      meta.clientAddress,
-    );
-    if (!counted.allowed) return { verdict: counted, matches: false };
-    // The count already read the account by name; by id only if that found someone else.
-    const stored = found?.id === user.id ? found : await findUserCredentialsById(deps.db, user.id);
-    const same =
-      stored !== null && (await hashing.verify(stored.passwordHash, input.currentPassword));
-    return { verdict: counted, matches: same };
-  });
+  const { verdict, matches } = await verifyCurrentPassword(
+    deps,
+    work,
+    user,
+    input.currentPassword,
+    meta.clientAddress,
+  );
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   if (!matches) {
     await audit(deps, {

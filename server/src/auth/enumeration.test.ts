@@ -5,9 +5,11 @@ import {
   callerFor,
   createTestEnv,
   PASSWORD,
+  tokensOf,
   uniqueName,
   type TestEnv,
 } from '../../test/helpers.ts';
+import { totpCodeAt } from '../mfa/totp.ts';
 import { setDisabled } from '../users/admin.service.ts';
 
 /** Production argon2 parameters: the timing property only holds for the real work factor. */
@@ -25,20 +27,39 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] ?? 0;
 };
 
+/** A user with a TOTP factor in force. */
+async function enrolledUser(): Promise<string> {
+  const username = uniqueName('mfa');
+  await callerFor(env.deps).register({ username, password: PASSWORD });
+  const login = tokensOf(await callerFor(env.deps).login({ username, password: PASSWORD }));
+  const api = callerFor(env.deps, { token: login.accessToken });
+  const { secret } = await api.mfa.totp.setup({ password: PASSWORD });
+  await api.mfa.totp.enable({ code: totpCodeAt(secret, env.clock.now().getTime()) });
+  return username;
+}
+
 describe('login failures are indistinguishable', () => {
-  it('unknown user, wrong password and disabled user: same error, same time', async () => {
+  it('unknown user, wrong password (with a second factor or not) and disabled user: same error, same time', async () => {
     const active = uniqueName();
     const disabled = uniqueName();
     for (const name of [active, disabled]) {
       await callerFor(env.deps).register({ username: name, password: PASSWORD });
     }
     await setDisabled(env.deps, disabled, true);
+    const withFactor = await enrolledUser();
     const kinds = {
       unknown: { username: uniqueName('ghost'), password: PASSWORD },
       wrongPassword: { username: active, password: `${PASSWORD}?` },
       disabled: { username: disabled, password: PASSWORD },
+      // No oracle for "this user has a second factor" before the password verified.
+      wrongPasswordWithFactor: { username: withFactor, password: `${PASSWORD}?` },
     };
-    const samples: Record<string, number[]> = { unknown: [], wrongPassword: [], disabled: [] };
+    const samples: Record<string, number[]> = {
+      unknown: [],
+      wrongPassword: [],
+      disabled: [],
+      wrongPasswordWithFactor: [],
+    };
     const errors = new Set<string>();
     for (let round = 0; round < 15; round++) {
       // Interleave the kinds so machine noise lands on all of them alike.

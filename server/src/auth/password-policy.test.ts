@@ -6,6 +6,7 @@ import {
   trpcErrorOf,
   uniqueName,
   type TestEnv,
+  tokensOf,
 } from '../../test/helpers.ts';
 import { createUser, setPassword } from '../users/admin.service.ts';
 import { passwordPolicyReason, POLICY_REASONS as R } from './password-policy.ts';
@@ -106,7 +107,9 @@ describe('every way to set a password applies the policy', () => {
   it('account.changePassword refuses with the reason and keeps the old password', async () => {
     const name = uniqueName();
     await callerFor(env.deps).register({ username: name, password: PASSWORD });
-    const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    const { accessToken } = tokensOf(
+      await callerFor(env.deps).login({ username: name, password: PASSWORD }),
+    );
     for (const [newPassword, reason] of [
       [WEAK, REASON],
       ['qwertyuiopasdfgh', R.keyboard],
@@ -120,7 +123,7 @@ describe('every way to set a password applies the policy', () => {
       );
       expect([error.code, error.message]).toEqual(['BAD_REQUEST', reason]);
     }
-    await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    tokensOf(await callerFor(env.deps).login({ username: name, password: PASSWORD }));
   });
 
   it('the operator CLI (user create, user set-password) refuses with the reason', async () => {

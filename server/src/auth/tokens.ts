@@ -9,8 +9,17 @@ export interface AccessClaims {
   expiresAt: number;
 }
 
+/** RFC 8176 `amr` of a password sign-in, and of one completed with a one-time code. */
+export const PASSWORD_AMR: readonly string[] = ['pwd'];
+export const SECOND_FACTOR_AMR: readonly string[] = ['pwd', 'otp'];
+
 export interface TokenIssuer {
-  sign(userId: string, sessionId: string): Promise<{ token: string; expiresIn: number }>;
+  /** `amr`: how the session's sign-in was proven; a refresh passes the session's own. */
+  sign(
+    userId: string,
+    sessionId: string,
+    amr?: readonly string[],
+  ): Promise<{ token: string; expiresIn: number }>;
   /** Every check in SECURITY.md; null on any failure, whatever its kind. Never throws. */
   verify(token: string): Promise<AccessClaims | null>;
 }
@@ -96,7 +105,7 @@ export async function createTokenIssuer(
   const verified = new VerifiedTokens();
 
   return {
-    sign(userId, sessionId) {
+    sign(userId, sessionId, amr = PASSWORD_AMR) {
       const iat = Math.floor(now() / 1000);
       const token = signHs256(
         signingKey,
@@ -109,6 +118,7 @@ export async function createTokenIssuer(
           jti: randomUUID(),
           iat,
           exp: iat + ttl,
+          amr,
         },
       );
       return Promise.resolve({ token, expiresIn: ttl });

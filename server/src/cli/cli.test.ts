@@ -156,6 +156,24 @@ describe('latchkey CLI', () => {
   );
 
   it(
+    'resets a second factor, ending sessions, audited; re-seals TOTP secrets',
+    async () => {
+      const name = uniqueName('erin');
+      expectOk(await cli(['user', 'create', name], `${PASSWORD}\n`));
+      expect(expectOk(await cli(['user', 'reset-mfa', name]))).toEqual([
+        `no second factor was set for ${name}; their sessions have ended`,
+      ]);
+      const audit = expectOk(await cli(['audit', '--user', name]));
+      expect(audit.map((line) => line.split('\t')[1])).toContain('mfa.reset');
+      expectRefused(await cli(['user', 'reset-mfa', `${name}-x`]), /no user named/);
+      expect(expectOk(await cli(['mfa', 'rewrap']))).toEqual([
+        're-sealed 0 TOTP secret(s) with the current key',
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  it(
     'prints a new 256-bit key and refuses unknown commands',
     async () => {
       const [a, b, unknown] = await Promise.all([

@@ -10,11 +10,13 @@ import {
   createUser,
   listUsers,
   removeUser,
+  resetSecondFactor,
   revokeAllSessions,
   setDisabled,
   setPassword,
 } from '../users/admin.service.ts';
 import { readPassword } from './password-input.ts';
+import { resealSecrets } from '../mfa/rewrap.ts';
 
 /** A failure the operator can act on: printed as one line, exit status 1. */
 export class CliError extends Error {}
@@ -189,11 +191,38 @@ export const COMMANDS: readonly Command[] = [
   },
   { words: ['user', 'list'], params: '', takes: 'words', summary: 'list users', run: printUsers() },
   {
+    words: ['user', 'reset-mfa'],
+    params: '<username>',
+    takes: 'words',
+    summary: "remove a user's second factor and end their sessions",
+    run: userVerb(
+      resetSecondFactor,
+      (shown, removed) =>
+        `${removed ? 'second factor removed' : 'no second factor was set'} for ${shown}; their sessions have ended`,
+    ),
+  },
+  {
     words: ['sessions', 'revoke'],
     params: '<username>',
     takes: 'words',
     summary: 'end every session of a user',
     run: userVerb(revokeAllSessions, (shown, count) => `revoked ${count} session(s) of ${shown}`),
+  },
+  {
+    words: ['mfa', 'rewrap'],
+    params: '',
+    takes: 'words',
+    summary: 're-seal every TOTP secret with the current MFA key',
+    run: (_args, out) =>
+      withDeps(async (deps) => {
+        const { resealed, unreadable } = await resealSecrets(deps);
+        out(`re-sealed ${resealed} TOTP secret(s) with the current key`);
+        if (unreadable > 0) {
+          throw new CliError(
+            `${unreadable} secret(s) open with no configured key; keep the old key`,
+          );
+        }
+      }),
   },
   {
     words: ['keys', 'generate'],

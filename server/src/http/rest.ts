@@ -13,6 +13,8 @@ import { sendFailure, sendJson } from './respond.ts';
 import { readBody } from './request.ts';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+/** Stands for an `otp` field whose bytes are not text: no code has this shape. */
+const NOT_A_CODE = '\u0000';
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** FastAPI/pydantic's shape for a missing form field, which the tutorial's clients expect. */
@@ -71,23 +73,26 @@ export async function handleToken(
   if (invalid.length > 0) return sendJson(res, 422, { detail: invalid }, NO_STORE);
 
   const parsed = loginInputSchema.safeParse({ username, password });
+  // `otp`: the second factor's code, for users who have one (ignored by everyone else). Bytes that
+  // are not text are a code that cannot match.
+  const otp = form.get('otp');
+  const secondFactor = { otp: otp === null ? NOT_A_CODE : otp };
   const result = parsed.success
-    ? await login(deps, parsed.data, meta, { withRefreshToken: false })
+    ? await login(deps, parsed.data, meta, { withRefreshToken: false, secondFactor })
     : await refuseMalformedLogin(deps, meta);
-  if (result.ok) {
+  if (result.ok && result.value.kind === 'session') {
+    const session = result.value.session;
     return sendJson(
       res,
       200,
-      {
-        access_token: result.value.accessToken,
-        token_type: 'bearer',
-        expires_in: result.value.expiresIn,
-      },
+      { access_token: session.accessToken, token_type: 'bearer', expires_in: session.expiresIn },
       NO_STORE,
     );
   }
+  // With `secondFactor` given, login never answers with a challenge; were it to, no token either.
+  const code = result.ok ? 'MFA_REQUIRED' : result.code;
   // The credentials came in the form, not as a token: the challenge is the plain one.
-  return sendFailure(res, restFailure(result.code, result), NO_STORE);
+  return sendFailure(res, restFailure(code, result.ok ? {} : result), NO_STORE);
 }
 
 /** GET /users/me with a bearer token: the tutorial's user shape plus Latchkey's fields. */

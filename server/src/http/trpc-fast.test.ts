@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTRPCClient, httpBatchLink, httpLink } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startTestServer, uniqueName } from '../../test/helpers.ts';
+import { PASSWORD, startTestServer, uniqueName, tokensOf } from '../../test/helpers.ts';
 import type { AppRouter } from '../routers/index.ts';
 import { createAdapterHandler } from './trpc-handler.ts';
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   username = name;
   const api = createTRPCClient<AppRouter>({ links: [httpLink({ url: `${app.url}/trpc` })] });
   await api.register.mutate({ username: name, password: PASSWORD });
-  token = (await api.login.mutate({ username: name, password: PASSWORD })).accessToken;
+  token = tokensOf(await api.login.mutate({ username: name, password: PASSWORD })).accessToken;
 });
 afterAll(async () => {
   await new Promise((resolve) => adapterServer.close(resolve));

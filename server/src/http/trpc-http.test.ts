@@ -1,6 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpLink, TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startTestServer, uniqueName } from '../../test/helpers.ts';
+import { PASSWORD, startTestServer, uniqueName, tokensOf } from '../../test/helpers.ts';
 import type { AppRouter } from '../routers/index.ts';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -88,7 +88,7 @@ describe('tRPC over HTTP with @trpc/client', () => {
     const anon = recordingClient(false);
     const user = await anon.client.register.mutate({ username: name, password: PASSWORD });
     expect(Object.keys(user).sort()).toEqual(['createdAt', 'id', 'username']);
-    const login = await anon.client.login.mutate({ username: name, password: PASSWORD });
+    const login = tokensOf(await anon.client.login.mutate({ username: name, password: PASSWORD }));
     expect(login.tokenType).toBe('Bearer');
     expect(login.expiresIn).toBe(900);
     expect(login.user).toEqual(user);
@@ -125,7 +125,7 @@ describe('tRPC over HTTP with @trpc/client', () => {
     expect(users.map((u) => u.username)).toEqual([a, b]);
     expect(anon.exchanges).toHaveLength(1);
     expect(anon.exchanges[0]?.url).toContain('/trpc/register,register?batch=1');
-    const login = await anon.client.login.mutate({ username: b, password: PASSWORD });
+    const login = tokensOf(await anon.client.login.mutate({ username: b, password: PASSWORD }));
     const authed = recordingClient(true, login.accessToken);
     const [me1, me2] = await Promise.all([authed.client.me.query(), authed.client.me.query()]);
     expect(me1.username).toBe(b);

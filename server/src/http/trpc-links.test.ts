@@ -6,7 +6,7 @@ import {
   TRPCClientError,
 } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startTestServer, uniqueName } from '../../test/helpers.ts';
+import { PASSWORD, startTestServer, uniqueName, tokensOf } from '../../test/helpers.ts';
 import type { AppRouter } from '../routers/index.ts';
 
 /**
@@ -81,7 +81,7 @@ async function registered(): Promise<string> {
 async function signedIn(link: LinkName) {
   const username = await registered();
   const c = linkClient(link);
-  const login = await c.client.login.mutate({ username, password: PASSWORD });
+  const login = tokensOf(await c.client.login.mutate({ username, password: PASSWORD }));
   c.state.accessToken = login.accessToken;
   return { ...c, username, login };
 }
@@ -195,7 +195,7 @@ describe.each(['httpBatchLink', 'httpBatchStreamLink'] as const)('%s', (link) =>
     ]);
     expect(c.exchanges).toHaveLength(1);
     expect(c.exchanges[0]?.url).toContain('/trpc/login,login?batch=1');
-    expect(ok.status === 'fulfilled' && ok.value.user.username).toBe(good);
+    expect(ok.status === 'fulfilled' && tokensOf(ok.value).user.username).toBe(good);
     expect(failed.status === 'rejected' && (failed.reason as Error).message).toBe(
       'Incorrect username or password',
     );
@@ -203,7 +203,7 @@ describe.each(['httpBatchLink', 'httpBatchStreamLink'] as const)('%s', (link) =>
     expect(headers?.get('www-authenticate')).toBe('Bearer');
     expect(headers?.get('cache-control')).toBe('no-store');
     expect(c.state.refreshToken).toMatch(/^[A-Za-z0-9_-]{43,}$/);
-    if (ok.status === 'fulfilled') c.state.accessToken = ok.value.accessToken;
+    if (ok.status === 'fulfilled') c.state.accessToken = tokensOf(ok.value).accessToken;
     const [me, sessions] = await Promise.all([c.client.me.query(), c.client.sessions.list.query()]);
     expect(me.username).toBe(good);
     expect(sessions).toHaveLength(1);

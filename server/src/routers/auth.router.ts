@@ -2,6 +2,7 @@ import { loginInputSchema, PASSWORD_MIN_LENGTH_FLOOR, registerInputSchema } from
 import { z } from 'zod';
 import { login, register } from '../auth/auth.service.ts';
 import { PASSWORD_WORK } from '../auth/password-work.ts';
+import { MFA_METHODS } from '../mfa/sign-in.ts';
 import { bearerToken } from '../context.ts';
 import { endSession, logoutWithRefreshToken, refreshSession } from '../sessions/refresh.service.ts';
 import { authenticate } from '../sessions/session.service.ts';
@@ -26,8 +27,16 @@ export const authProcedures = {
     .input(loginInputSchema)
     .mutation(async ({ ctx, input }) => {
       const result = await login(ctx.deps, input, clientMeta(ctx));
-      if (result.ok) return tokenResponse(ctx, result.value);
-      throw trpcFailure(result.code, result);
+      if (!result.ok) throw trpcFailure(result.code, result);
+      const signIn = result.value;
+      if (signIn.kind === 'session') return tokenResponse(ctx, signIn.session);
+      // Only after the password verified; no cookie, nothing that signs in.
+      return {
+        mfaRequired: true as const,
+        mfaToken: signIn.mfaToken,
+        methods: [...MFA_METHODS],
+        expiresIn: signIn.expiresIn,
+      };
     }),
 
   refresh: cookieProcedure.mutation(async ({ ctx }) => {

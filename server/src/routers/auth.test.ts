@@ -6,6 +6,7 @@ import {
   uniqueName,
   type TestEnv,
   trpcErrorOf,
+  tokensOf,
 } from '../../test/helpers.ts';
 import { setDisabled, removeUser } from '../users/admin.service.ts';
 import type { AppRouter } from './index.ts';
@@ -81,10 +82,12 @@ describe('register', () => {
 describe('login', () => {
   it('records the session, its refresh token and a login.success naming them, together', async () => {
     const name = await registered();
-    const result = await callerFor(env.deps, { userAgent: 'audit-probe' }).login({
-      username: name,
-      password: PASSWORD,
-    });
+    const result = tokensOf(
+      await callerFor(env.deps, { userAgent: 'audit-probe' }).login({
+        username: name,
+        password: PASSWORD,
+      }),
+    );
     const db = env.deps.db;
     const sessions = await db
       .selectFrom('sessions')
@@ -146,10 +149,12 @@ describe('login', () => {
   it('returns a bearer token, the user, and sets the refresh cookie', async () => {
     const name = await registered();
     const cookies: string[] = [];
-    const result = await callerFor(env.deps, { cookies }).login({
-      username: name,
-      password: PASSWORD,
-    });
+    const result = tokensOf(
+      await callerFor(env.deps, { cookies }).login({
+        username: name,
+        password: PASSWORD,
+      }),
+    );
     expect(result.tokenType).toBe('Bearer');
     expect(result.expiresIn).toBe(900);
     expect(Object.keys(result.user).sort()).toEqual(['createdAt', 'id', 'username']);
@@ -165,7 +170,9 @@ describe('login', () => {
     const wide = [...name.toUpperCase()]
       .map((c) => (/[A-Z]/.test(c) ? String.fromCodePoint((c.codePointAt(0) ?? 0) + 0xfee0) : c))
       .join('');
-    const result = await callerFor(env.deps).login({ username: wide, password: PASSWORD });
+    const result = tokensOf(
+      await callerFor(env.deps).login({ username: wide, password: PASSWORD }),
+    );
     expect(result.user.username).toBe(name);
   });
 
@@ -191,7 +198,9 @@ describe('login', () => {
 describe('me', () => {
   it('returns the signed-in user without any hash', async () => {
     const name = await registered();
-    const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    const { accessToken } = tokensOf(
+      await callerFor(env.deps).login({ username: name, password: PASSWORD }),
+    );
     const me = await callerFor(env.deps, { token: accessToken }).me();
     expect(me.username).toBe(name);
     expect(Object.keys(me).sort()).toEqual(['createdAt', 'id', 'username']);
@@ -210,7 +219,9 @@ describe('me', () => {
 
   it('refuses two Authorization headers even when both carry a valid token', async () => {
     const name = await registered();
-    const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    const { accessToken } = tokensOf(
+      await callerFor(env.deps).login({ username: name, password: PASSWORD }),
+    );
     const error = await trpcErrorOf(
       callerFor(env.deps, {
         authorization: [`Bearer ${accessToken}`, `Bearer ${accessToken}`],
@@ -222,10 +233,12 @@ describe('me', () => {
   it('stops accepting a token at once when its user is disabled or deleted', async () => {
     for (const action of ['disable', 'delete'] as const) {
       const name = await registered();
-      const { accessToken } = await callerFor(env.deps).login({
-        username: name,
-        password: PASSWORD,
-      });
+      const { accessToken } = tokensOf(
+        await callerFor(env.deps).login({
+          username: name,
+          password: PASSWORD,
+        }),
+      );
       await callerFor(env.deps, { token: accessToken }).me();
       if (action === 'disable') await setDisabled(env.deps, name, true);
       else await removeUser(env.deps, name);
@@ -239,7 +252,9 @@ describe('me', () => {
 
   it('refuses the token once it has expired (frozen clock)', async () => {
     const name = await registered();
-    const { accessToken } = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+    const { accessToken } = tokensOf(
+      await callerFor(env.deps).login({ username: name, password: PASSWORD }),
+    );
     env.clock.advance(900 + 31);
     const error = await trpcErrorOf(callerFor(env.deps, { token: accessToken }).me());
     expect(error.message).toBe('Could not validate credentials');
@@ -257,6 +272,12 @@ describe('types seen by a consumer', () => {
     }>();
     expectTypeOf<Outputs['me']>().not.toHaveProperty('passwordHash');
     expectTypeOf<Inputs['login']>().toEqualTypeOf<{ username: string; password: string }>();
-    expectTypeOf<Outputs['login']['tokenType']>().toEqualTypeOf<'Bearer'>();
+    type Session = Extract<Outputs['login'], { tokenType: unknown }>;
+    expectTypeOf<Session['tokenType']>().toEqualTypeOf<'Bearer'>();
+    // The second-factor answer carries nothing that signs in.
+    type Challenge = Exclude<Outputs['login'], Session>;
+    expectTypeOf<keyof Challenge>().toEqualTypeOf<
+      'mfaRequired' | 'mfaToken' | 'methods' | 'expiresIn'
+    >();
   });
 });

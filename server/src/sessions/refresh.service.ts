@@ -13,6 +13,7 @@ import {
   consumeRefreshToken,
   findLiveSession,
   findRefreshToken,
+  findSessionAmr,
   insertRefreshToken,
   revokeSession,
   revokeUserSessions,
@@ -82,17 +83,17 @@ export async function refreshSession(
       const user = await findLiveSession(trx, sessionId, at);
       if (!user) return { kind: 'dead' as const };
       await insertRefreshToken(trx, sessionId, hashRefreshToken(successor), at.now);
-      await touchSession(trx, sessionId, at.now);
-      return { kind: 'rotated' as const, sessionId, user };
+      const amr = await touchSession(trx, sessionId, at.now);
+      return { kind: 'rotated' as const, sessionId, user, amr };
     }
     const previous = await findRefreshToken(trx, hash);
     if (!previous) return { kind: 'dead' as const };
     switch (standingOf(previous, at.now, deps.config.refreshGraceSeconds)) {
       case 'grace': {
         const user = await findLiveSession(trx, previous.sessionId, at);
-        return user
-          ? { kind: 'grace' as const, sessionId: previous.sessionId, user }
-          : { kind: 'dead' as const };
+        if (!user) return { kind: 'dead' as const };
+        const amr = await findSessionAmr(trx, previous.sessionId);
+        return { kind: 'grace' as const, sessionId: previous.sessionId, user, amr };
       }
       case 'reused': {
         const revoked = await revokeReusedFamily(trx, trail, previous.sessionId, meta, 'refresh');
@@ -108,7 +109,8 @@ export async function refreshSession(
   if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') {
     return fail('INVALID_REFRESH_TOKEN');
   }
-  const access = await deps.tokens.sign(outcome.user.id, outcome.sessionId);
+  // A refresh keeps the session's amr: a second factor passed at sign-in stays on record.
+  const access = await deps.tokens.sign(outcome.user.id, outcome.sessionId, outcome.amr);
   return ok({
     user: outcome.user,
     sessionId: outcome.sessionId,

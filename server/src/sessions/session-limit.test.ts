@@ -7,6 +7,7 @@ import {
   trpcErrorOf,
   uniqueName,
   type TestEnv,
+  tokensOf,
 } from '../../test/helpers.ts';
 import { setDisabled } from '../users/admin.service.ts';
 import { MAX_LIVE_SESSIONS, startSession } from './session.service.ts';
@@ -26,10 +27,12 @@ async function register(name = uniqueName()) {
 
 async function login(name: string, userAgent = 'vitest') {
   const cookies: string[] = [];
-  const out = await callerFor(env.deps, { cookies, userAgent }).login({
-    username: name,
-    password: PASSWORD,
-  });
+  const out = tokensOf(
+    await callerFor(env.deps, { cookies, userAgent }).login({
+      username: name,
+      password: PASSWORD,
+    }),
+  );
   return { accessToken: out.accessToken, refreshToken: refreshTokenFrom(cookies) ?? '' };
 }
 

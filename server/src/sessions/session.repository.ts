@@ -8,6 +8,8 @@ export interface NewSession {
   userAgent: string | null;
   clientAddress: string | null;
   now: Date;
+  /** RFC 8176 methods of the sign-in (`pwd`, `otp`): every access token of the session says them. */
+  amr: readonly string[];
 }
 
 export interface SessionRecord {
@@ -55,9 +57,10 @@ export async function insertSessionRecorded(
   const { at } = limit;
   const { rows } = await sql<{ id: string; ended: string[] }>`
     with s as (
-      insert into sessions (user_id, expires_at, user_agent, client_address, created_at, last_used_at)
+      insert into sessions
+        (user_id, expires_at, user_agent, client_address, created_at, last_used_at, amr)
       select u.id, ${s.expiresAt}::timestamptz, ${s.userAgent}::text, ${s.clientAddress}::text,
-        ${s.now}::timestamptz, ${s.now}::timestamptz
+        ${s.now}::timestamptz, ${s.now}::timestamptz, ${[...s.amr]}::text[]
       from users u where u.id = ${s.userId} and u.disabled_at is null
       returning id
     ), r as (
@@ -167,8 +170,25 @@ export async function findLiveSession(
   return row ? { id: row.id, username: row.username, createdAt: row.created_at } : null;
 }
 
-export async function touchSession(db: Db, sessionId: string, now: Date): Promise<void> {
-  await db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sessionId).execute();
+/** Marks a session used; returns its `amr` (for the access token a refresh issues). */
+export async function touchSession(db: Db, sessionId: string, now: Date): Promise<string[]> {
+  const row = await db
+    .updateTable('sessions')
+    .set({ last_used_at: now })
+    .where('id', '=', sessionId)
+    .returning('amr')
+    .executeTakeFirst();
+  return row?.amr ?? [];
+}
+
+/** The `amr` a session was started with (empty when there is no such session). */
+export async function findSessionAmr(db: Db, sessionId: string): Promise<string[]> {
+  const row = await db
+    .selectFrom('sessions')
+    .select('amr')
+    .where('id', '=', sessionId)
+    .executeTakeFirst();
+  return row?.amr ?? [];
 }
 
 /**

@@ -4,6 +4,7 @@ import { auditedTransaction, eventPerRow } from '../audit/audit.service.ts';
 import type { ClientMeta } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import type { UserRecord } from '../users/user.repository.ts';
+import { PASSWORD_AMR } from '../auth/tokens.ts';
 import { announceRevocation } from './revocation.ts';
 import { generateRefreshToken, hashRefreshToken } from './refresh-token.ts';
 import {
@@ -66,11 +67,16 @@ export async function startSession(
   deps: Deps,
   user: UserRecord,
   meta: ClientMeta,
-  options: { withRefreshToken: boolean; audit: Omit<AuditEntry, 'sessionId'> },
+  options: {
+    withRefreshToken: boolean;
+    audit: Omit<AuditEntry, 'sessionId'>;
+    /** How the user proved who they are (RFC 8176); a password alone by default. */
+    amr?: readonly string[];
+  },
 ): Promise<IssuedSession | null> {
   const now = deps.now();
   const { config } = deps;
-  const { withRefreshToken } = options;
+  const { withRefreshToken, amr = PASSWORD_AMR } = options;
   const lifetime = withRefreshToken ? config.refreshTokenTtl : config.accessTokenTtl + 30;
   const refreshToken = withRefreshToken ? generateRefreshToken() : null;
   const started = eventPerRow(deps, options.audit, now);
@@ -94,6 +100,7 @@ export async function startSession(
         userAgent: meta.userAgent?.slice(0, 512) ?? null,
         clientAddress: meta.clientAddress,
         now,
+        amr,
       },
       refreshToken === null ? null : hashRefreshToken(refreshToken),
       { keep: MAX_LIVE_SESSIONS, reason: LIMIT_REASON, at: liveAt(deps, now) },
@@ -104,7 +111,7 @@ export async function startSession(
   started.log([written.id]);
   ended.log(written.ended);
   if (written.ended.length > 0) await announceRevocation(deps);
-  const access = await deps.tokens.sign(user.id, written.id);
+  const access = await deps.tokens.sign(user.id, written.id, amr);
   return {
     user,
     sessionId: written.id,

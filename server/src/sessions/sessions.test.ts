@@ -7,6 +7,7 @@ import {
   uniqueName,
   type TestEnv,
   trpcErrorOf,
+  tokensOf,
 } from '../../test/helpers.ts';
 import { revokeAllSessions, setPassword } from '../users/admin.service.ts';
 
@@ -24,10 +25,12 @@ async function signedIn(name = uniqueName(), userAgent = 'vitest') {
     .register({ username: name, password: PASSWORD })
     .catch(() => null);
   const cookies: string[] = [];
-  const login = await callerFor(env.deps, { cookies, userAgent }).login({
-    username: name,
-    password: PASSWORD,
-  });
+  const login = tokensOf(
+    await callerFor(env.deps, { cookies, userAgent }).login({
+      username: name,
+      password: PASSWORD,
+    }),
+  );
   const refreshToken = refreshTokenFrom(cookies);
   expect(refreshToken).not.toBeNull();
   return { name, accessToken: login.accessToken, refreshToken: refreshToken ?? '' };
@@ -245,7 +248,7 @@ describe('account.changePassword', () => {
     expect((await me(a.accessToken)).username).toBe(a.name);
     const old = callerFor(env.deps).login({ username: a.name, password: PASSWORD });
     expect(await codeOf(old)).toBe('UNAUTHORIZED');
-    await callerFor(env.deps).login({ username: a.name, password: NEW });
+    tokensOf(await callerFor(env.deps).login({ username: a.name, password: NEW }));
   });
 });
 

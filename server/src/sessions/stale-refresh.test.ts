@@ -8,6 +8,7 @@ import {
   trpcErrorOf,
   uniqueName,
   type TestEnv,
+  tokensOf,
 } from '../../test/helpers.ts';
 
 /** Refresh tokens presented after they were rotated: to `refresh`, and to `logout` (RFC 9700). */
@@ -27,10 +28,12 @@ async function signedIn(name = uniqueName()) {
     .register({ username: name, password: PASSWORD })
     .catch(() => null);
   const cookies: string[] = [];
-  const login = await callerFor(env.deps, { cookies }).login({
-    username: name,
-    password: PASSWORD,
-  });
+  const login = tokensOf(
+    await callerFor(env.deps, { cookies }).login({
+      username: name,
+      password: PASSWORD,
+    }),
+  );
   return { name, accessToken: login.accessToken, refreshToken: refreshTokenFrom(cookies) ?? '' };
 }
 

@@ -70,6 +70,11 @@ export async function countAttempt(
 export interface LoginAttemptCount extends AttemptOutcome {
   /** The user named by the attempt, as stored (null when there is no such user). */
   user: UserCredentialRecord | null;
+  /**
+   * Whether that user has a TOTP factor in force. Read for every attempt alike, in the same
+   * statement, and acted on only once the password verified: it reveals nothing before.
+   */
+  secondFactor: boolean;
 }
 
 /**
@@ -90,16 +95,30 @@ export async function countAttemptAndFindUser(
       created_at: Date | null;
       password_hash: string | null;
       disabled_at: Date | null;
+      second_factor: boolean;
     }
   >`select t.allowed, t.retry_at, t.lockout_started,
-      u.id, u.username, u.created_at, u.password_hash, u.disabled_at
+      u.id, u.username, u.created_at, u.password_hash, u.disabled_at,
+      m.enabled_at is not null as second_factor
     from ${attemptCall(keys, windowSeconds, now)} t
-      left join users u on u.username = ${username}`.execute(db);
+      left join users u on u.username = ${username}
+      left join mfa_totp m on m.user_id = u.id`.execute(db);
   const row = rows[0];
   if (!row) throw new Error('login attempt count returned no row');
   // The left join gives every users column or none.
   const user = row.id === null ? null : credentialRecord(row as UserCredentialRow);
-  return { ...outcome(row), user };
+  return { ...outcome(row), user, secondFactor: row.second_factor };
+}
+
+/** Takes back from `key` one hit recorded at `attemptAt` (an attempt that proved not to fail). */
+export async function refundAttempt(db: Db, key: string, attemptAt: Date): Promise<void> {
+  const at = sql<number | null>`array_position(hits, ${attemptAt}::timestamptz)`;
+  await db
+    .updateTable('throttle')
+    .set({ hits: sql<Date[]>`hits[:${at} - 1] || hits[${at} + 1:]` })
+    .where('key', '=', key)
+    .where(at, 'is not', null)
+    .execute();
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   countAttempt,
   countAttemptAndFindUser,
   MAX_STRIKES,
+  refundAttempt,
   settleAttempts,
   type AttemptOutcome,
   type ThrottleKey,
@@ -21,6 +22,12 @@ export interface ThrottleVerdict {
 export interface LoginVerdict extends ThrottleVerdict {
   /** Call after a successful login: clears the account's attempts, refunds the client's. */
   succeeded(): Promise<void>;
+  /**
+   * Call when the password verified but a second factor is still due: the client's hit is refunded
+   * (the password was right), the account's stays until the second factor passes, so signing in
+   * again never wipes the wrong codes counted against the account.
+   */
+  passwordVerified(): Promise<void>;
 }
 
 const accountKey = (username: string) => `user:${username}`;
@@ -53,7 +60,7 @@ export async function countLoginAttemptAndFindUser(
   deps: Deps,
   username: string,
   clientAddress: string | null,
-): Promise<{ verdict: LoginVerdict; user: UserCredentialRecord | null }> {
+): Promise<{ verdict: LoginVerdict; user: UserCredentialRecord | null; secondFactor: boolean }> {
   const { db, config } = deps;
   const now = deps.now();
   const account: ThrottleKey = {
@@ -73,8 +80,9 @@ export async function countLoginAttemptAndFindUser(
   const verdict = {
     ...verdictOf(counted, now),
     succeeded: () => settleAttempts(db, account.key, client?.key ?? null, now),
+    passwordVerified: () => (client ? refundAttempt(db, client.key, now) : Promise.resolve()),
   };
-  return { verdict, user: counted.user };
+  return { verdict, user: counted.user, secondFactor: counted.secondFactor };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   uniqueName,
   type TestEnv,
   trpcErrorOf,
+  tokensOf,
 } from '../../test/helpers.ts';
 import { RetryAfter } from '../trpc.ts';
 
@@ -24,8 +25,8 @@ let clientCounter = 0;
 /** A fresh client address per test, so per-client counters do not leak between tests. */
 const newClient = () => `198.51.100.${++clientCounter}`;
 
-const login = (username: string, password: string, clientAddress: string) =>
-  callerFor(env.deps, { clientAddress }).login({ username, password });
+const login = async (username: string, password: string, clientAddress: string) =>
+  tokensOf(await callerFor(env.deps, { clientAddress }).login({ username, password }));
 
 describe('per-account throttle', () => {
   it('locks the account after LOGIN_MAX_FAILURES, even for the right password, until the window passes', async () => {

@@ -7,6 +7,7 @@ import { fail, ok, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
+import { deleteFactor } from '../mfa/mfa.repository.ts';
 import {
   deleteUser,
   findUserCredentialsByUsername,
@@ -150,6 +151,27 @@ export async function revokeAllSessions(
   });
   if (count > 0) await announceRevocation(deps);
   return ok(count);
+}
+
+/**
+ * `user reset-mfa`: removes the TOTP factor (pending or active), its recovery codes and open
+ * sign-in challenges, and ends every session, with an `mfa.reset` event; for a user who lost their
+ * authenticator and recovery codes. Returns whether there was a factor.
+ */
+export async function resetSecondFactor(
+  deps: Deps,
+  name: string,
+): Promise<Result<boolean, AdminFailure>> {
+  const user = await existing(deps, name);
+  if (!user.ok) return user;
+  const removed = await auditedTransaction(deps, async (trx, trail) => {
+    const had = await deleteFactor(trx, user.value.id);
+    await revokeUserSessions(trx, user.value.id, 'mfa_reset', trail.now);
+    await trail.record({ ...operatorEvent('mfa.reset', user.value), reason: had ? null : 'none' });
+    return had;
+  });
+  await announceRevocation(deps);
+  return ok(removed);
 }
 
 export { listUsers };

@@ -6,6 +6,7 @@ import {
   trpcErrorOf,
   uniqueName,
   type TestEnv,
+  tokensOf,
 } from '../../test/helpers.ts';
 import {
   createUser,
@@ -21,7 +22,7 @@ async function signedIn(env: TestEnv, name = uniqueName()) {
   await callerFor(env.deps)
     .register({ username: name, password: PASSWORD })
     .catch(() => null);
-  const login = await callerFor(env.deps).login({ username: name, password: PASSWORD });
+  const login = tokensOf(await callerFor(env.deps).login({ username: name, password: PASSWORD }));
   return { name, accessToken: login.accessToken };
 }
 

@@ -1,0 +1,32 @@
+import type { Deps } from '../deps.ts';
+import type { PasswordWork } from './password-work.ts';
+import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
+import { findUserCredentialsById, type UserRecord } from '../users/user.repository.ts';
+
+/**
+ * Checks the signed-in user's password again before a sensitive change (a new password, a second
+ * factor set up or removed). The guess counts against the account's login throttle like a sign-in;
+ * the caller settles the verdict (`succeeded`) once everything it asked for has proven right, so a
+ * right password with a wrong code still counts as a failure. It runs in a turn of the caller's
+ * password work (password-work.ts), like every other verification.
+ */
+export async function verifyCurrentPassword(
+  deps: Deps,
+  work: PasswordWork,
+  user: UserRecord,
+  password: string,
+  clientAddress: string | null,
+): Promise<{ verdict: LoginVerdict; matches: boolean }> {
+  return work.turn(async (hashing) => {
+    const { verdict, user: found } = await countLoginAttemptAndFindUser(
+      deps,
+      user.username,
+      clientAddress,
+    );
+    if (!verdict.allowed) return { verdict, matches: false };
+    // The count already read the account by name; by id only if that found someone else.
+    const stored = found?.id === user.id ? found : await findUserCredentialsById(deps.db, user.id);
+    const matches = stored !== null && (await hashing.verify(stored.passwordHash, password));
+    return { verdict, matches };
+  });
+}
