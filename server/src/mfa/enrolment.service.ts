@@ -5,7 +5,7 @@ import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
-import { countLoginAttemptAndFindUser } from '../throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
 import type { Db } from '@latchkey/db';
 import type { UserRecord } from '../users/user.repository.ts';
 import { spendCode, type FactorMethod } from './code-check.ts';
@@ -41,15 +41,16 @@ function who(user: UserRecord, meta: ClientMeta) {
   return { userId: user.id, username: user.username, ...meta };
 }
 
-/** A new pending secret after a password step-up; CONFLICT while a factor is in force. */
-export async function setUpTotp(
+/**
+ * The signed-in user's password again, as password work: a wrong one is audited and counts toward
+ * the lockout; the caller settles the verdict once everything else it asked for proved right.
+ */
+async function passwordStepUp(
   deps: Deps,
   user: UserRecord,
   password: string,
   meta: ClientMeta,
-): Promise<
-  Result<{ secret: string; otpauthUrl: string }, 'THROTTLED' | 'WRONG_PASSWORD' | 'ACTIVE'>
-> {
+): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
   const { verdict, matches } = await withPasswordWork(deps, (work) =>
     verifyCurrentPassword(deps, work, user, password, meta.clientAddress),
   );
@@ -62,7 +63,21 @@ export async function setUpTotp(
     });
     return fail('WRONG_PASSWORD');
   }
-  await verdict.succeeded();
+  return ok(verdict);
+}
+
+/** A new pending secret after a password step-up; CONFLICT while a factor is in force. */
+export async function setUpTotp(
+  deps: Deps,
+  user: UserRecord,
+  password: string,
+  meta: ClientMeta,
+): Promise<
+  Result<{ secret: string; otpauthUrl: string }, 'THROTTLED' | 'WRONG_PASSWORD' | 'ACTIVE'>
+> {
+  const checked = await passwordStepUp(deps, user, password, meta);
+  if (!checked.ok) return checked;
+  await checked.value.succeeded();
   const secret = newTotpSecret();
   const box = sealSecret(deps.config.mfa.ring, user.id, secret);
   if (!(await savePendingFactor(deps.db, user.id, box, deps.now()))) return fail('ACTIVE');
@@ -133,18 +148,9 @@ async function withPasswordAndCode<T>(
   meta: ClientMeta,
   change: (trx: Db, trail: AuditTrail, method: FactorMethod) => Promise<T>,
 ): Promise<Result<T, StepUpFailure>> {
-  const { verdict, matches } = await withPasswordWork(deps, (work) =>
-    verifyCurrentPassword(deps, work, user, input.password, meta.clientAddress),
-  );
-  if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
-  if (!matches) {
-    await recordEvent(deps, {
-      event: 'login.failure',
-      reason: 'bad_current_password',
-      ...who(user, meta),
-    });
-    return fail('WRONG_PASSWORD');
-  }
+  const checked = await passwordStepUp(deps, user, input.password, meta);
+  if (!checked.ok) return checked;
+  const verdict = checked.value;
   const factor = await findFactor(deps.db, user.id);
   if (!factor?.enabled) {
     await verdict.succeeded();
