@@ -13,7 +13,11 @@ import { tsImport } from 'tsx/esm/api';
 import { ensureBuilt, SERVER_ENTRY } from './build.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// The server listens on IPv4 loopback; the browser reaches it by the name localhost, pinned to
+// that address below (never ::1). The name matters: WebAuthn refuses IP addresses as RP IDs, and
+// http://localhost is a secure context, so passkeys work with PUBLIC_URL set to that origin.
 const HOST = '127.0.0.1';
+const PUBLIC_HOST = 'localhost';
 const READY_TIMEOUT_MS = 60_000;
 const CHROMIUM_ARGS = [
   '--headless',
@@ -24,6 +28,7 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-sync',
   '--disable-quic',
+  `--host-resolver-rules=MAP ${PUBLIC_HOST} ${HOST}`,
 ];
 
 function freePort() {
@@ -45,7 +50,7 @@ function startServer(port, dataDir) {
       ...process.env,
       PORT: String(port),
       HOST,
-      PUBLIC_URL: `http://${HOST}:${port}`,
+      PUBLIC_URL: `http://${PUBLIC_HOST}:${port}`,
       DATABASE_URL: 'pglite:memory',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
@@ -120,9 +125,9 @@ async function main() {
   try {
     await ensureBuilt({ log: console.log });
     const port = await freePort();
-    const baseUrl = `http://${HOST}:${port}`;
+    const baseUrl = `http://${PUBLIC_HOST}:${port}`;
     server = startServer(port, dataDir);
-    await waitUntilReady(server, `${baseUrl}/readyz`);
+    await waitUntilReady(server, `http://${HOST}:${port}/readyz`);
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: CHROMIUM_ARGS,
