@@ -1,5 +1,6 @@
+import { startRegistration } from '@simplewebauthn/browser';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { trpc } from './trpc.ts';
+import { trpc, trpcClient } from './trpc.ts';
 
 export function useMe() {
   return useQuery(trpc.me.queryOptions());
@@ -72,4 +73,44 @@ export { useRefetchMfaStatus };
 export function useChangePassword() {
   const refetchSessions = useRefetchSessions();
   return useMutation(trpc.account.changePassword.mutationOptions({ onSuccess: refetchSessions }));
+}
+
+export function usePasskeys() {
+  return useQuery(trpc.passkeys.list.queryOptions());
+}
+
+/** The list and the factor count in mfa.status both change with every passkey change. */
+function useRefetchPasskeys() {
+  const queryClient = useQueryClient();
+  return () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: trpc.passkeys.list.queryKey() }),
+      queryClient.invalidateQueries({ queryKey: trpc.mfa.status.queryKey() }),
+    ]);
+}
+
+/**
+ * Registration: the server's options, the browser's ceremony, the server's verification. Rejects
+ * with the browser's error when the ceremony fails or is cancelled (see webauthn.ts).
+ */
+export function useAddPasskey() {
+  const refetchPasskeys = useRefetchPasskeys();
+  return useMutation({
+    mutationFn: async () => {
+      const optionsJSON = await trpcClient.passkeys.registerOptions.mutate();
+      const response = await startRegistration({ optionsJSON });
+      return trpcClient.passkeys.register.mutate({ response });
+    },
+    onSettled: refetchPasskeys,
+  });
+}
+
+export function useRenamePasskey() {
+  const refetchPasskeys = useRefetchPasskeys();
+  return useMutation(trpc.passkeys.rename.mutationOptions({ onSettled: refetchPasskeys }));
+}
+
+export function useRemovePasskey() {
+  const refetchPasskeys = useRefetchPasskeys();
+  return useMutation(trpc.passkeys.remove.mutationOptions({ onSettled: refetchPasskeys }));
 }

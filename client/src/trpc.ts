@@ -23,11 +23,18 @@ let accessToken: string | null = null;
 let userId: string | null = null;
 
 // A 401 from these is an answer about credentials or the cookie, not an expired access token.
-const NO_RENEWAL = new Set(['login', 'register', 'refresh', 'logout', 'mfa.verify']);
+const NO_RENEWAL = new Set([
+  'login',
+  'register',
+  'refresh',
+  'logout',
+  'mfa.verify',
+  'passkeys.login',
+]);
 // The contract's 401 for a wrong second-factor code: an answer about the code, not the token.
 const CODE_REFUSED = 'Invalid authentication code';
-// Answers that start a session: the password alone, or the second factor after it.
-const SIGN_INS = new Set(['login', 'mfa.verify']);
+// Answers that start a session: the password alone, the second factor after it, or a passkey.
+const SIGN_INS = new Set(['login', 'mfa.verify', 'passkeys.login']);
 const REFRESH_TIMEOUT_MS = 15_000;
 
 function errorCode(error: unknown): string | undefined {

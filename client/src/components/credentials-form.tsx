@@ -14,6 +14,8 @@ interface CredentialsFormProps {
   schema: () => FormSchema | Promise<FormSchema>;
   submitLabel: string;
   passwordAutoComplete: 'current-password' | 'new-password';
+  /** `username webauthn` lets the browser offer passkeys in the field's autofill. */
+  usernameAutoComplete?: 'username' | 'username webauthn';
   passwordHint?: string;
   submit: (credentials: Credentials) => Promise<unknown>;
 }
@@ -35,7 +37,12 @@ export function CredentialsForm(props: CredentialsFormProps) {
       aria-busy={pending}
     >
       <FormAlert>{alert}</FormAlert>
-      <FormField name="username" label="Username" autoComplete="username" error={errors.username} />
+      <FormField
+        name="username"
+        label="Username"
+        autoComplete={props.usernameAutoComplete ?? 'username'}
+        error={errors.username}
+      />
       <FormField
         name="password"
         label="Password"

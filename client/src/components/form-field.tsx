@@ -8,6 +8,7 @@ interface FormFieldProps {
   error?: string | undefined;
   hint?: string;
   inputMode?: 'text' | 'numeric';
+  defaultValue?: string;
 }
 
 /** A labelled input whose error and hint are announced with it. */
@@ -19,6 +20,7 @@ export function FormField({
   error,
   hint,
   inputMode,
+  defaultValue,
 }: FormFieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
@@ -33,6 +35,7 @@ export function FormField({
         type={type}
         autoComplete={autoComplete}
         inputMode={inputMode}
+        defaultValue={defaultValue}
         autoCapitalize="none"
         autoCorrect="off"
         spellCheck={false}

@@ -3,10 +3,10 @@ import { useState } from 'react';
 import { useTotpEnable, useTotpSetup } from '../hooks.ts';
 import { useFormSubmit } from '../use-form-submit.ts';
 import { FormField } from './form-field.tsx';
+import { PasswordConfirmForm } from './password-confirm-form.tsx';
 import { QrCode } from './qr-code.tsx';
 import { FormAlert } from './status.tsx';
 
-const PASSWORD_FIELDS = ['password'] as const;
 const CODE_FIELDS = ['code'] as const;
 
 /** Set-up: the password, then the QR code and secret, then a code that turns it on. */
@@ -14,11 +14,6 @@ export function TotpSetup({ onEnabled }: { onEnabled: (recoveryCodes: string[]) 
   const [open, setOpen] = useState(false);
   const setup = useTotpSetup();
   const enable = useTotpEnable();
-  const passwordForm = useFormSubmit({
-    fields: PASSWORD_FIELDS,
-    schema: () => totpSetupInputSchema,
-    submit: (values) => setup.mutateAsync(values),
-  });
   const codeForm = useFormSubmit({
     fields: CODE_FIELDS,
     schema: () => mfaCodeFormSchema,
@@ -33,30 +28,13 @@ export function TotpSetup({ onEnabled }: { onEnabled: (recoveryCodes: string[]) 
   }
   if (!setup.data) {
     return (
-      <form
-        className="form"
-        noValidate
-        onSubmit={passwordForm.handleSubmit}
-        aria-busy={passwordForm.pending}
-      >
-        <p>Confirm it is you.</p>
-        <FormAlert>{passwordForm.alert}</FormAlert>
-        <FormField
-          name="password"
-          label="Password"
-          type="password"
-          autoComplete="current-password"
-          error={passwordForm.errors.password}
-        />
-        <div className="actions">
-          <button type="submit" className="primary" disabled={passwordForm.pending}>
-            Continue
-          </button>
-          <button type="button" onClick={() => setOpen(false)}>
-            Cancel
-          </button>
-        </div>
-      </form>
+      <PasswordConfirmForm
+        prompt="Confirm it is you."
+        schema={totpSetupInputSchema}
+        submitLabel="Continue"
+        submit={(password) => setup.mutateAsync({ password })}
+        onCancel={() => setOpen(false)}
+      />
     );
   }
   return (

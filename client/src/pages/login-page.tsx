@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { Link } from 'wouter';
 import { CredentialsForm } from '../components/credentials-form.tsx';
+import { PasskeySignIn } from '../components/passkey-sign-in.tsx';
 import { SecondFactorForm } from '../components/second-factor-form.tsx';
 import { useLogin } from '../hooks.ts';
 
@@ -16,15 +17,19 @@ export default function LoginPage() {
       <title>Sign in · Latchkey</title>
       <h1>Sign in</h1>
       {mfaToken === null ? (
-        <CredentialsForm
-          schema={loadSchema}
-          submitLabel="Sign in"
-          passwordAutoComplete="current-password"
-          submit={async (credentials) => {
-            const answer = await login.mutateAsync(credentials);
-            if ('mfaRequired' in answer) setMfaToken(answer.mfaToken);
-          }}
-        />
+        <>
+          <CredentialsForm
+            schema={loadSchema}
+            submitLabel="Sign in"
+            passwordAutoComplete="current-password"
+            usernameAutoComplete="username webauthn"
+            submit={async (credentials) => {
+              const answer = await login.mutateAsync(credentials);
+              if ('mfaRequired' in answer) setMfaToken(answer.mfaToken);
+            }}
+          />
+          <PasskeySignIn />
+        </>
       ) : (
         <SecondFactorForm mfaToken={mfaToken} onRestart={() => setMfaToken(null)} />
       )}

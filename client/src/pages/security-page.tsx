@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'wouter';
+import { PasskeyList } from '../components/passkey-list.tsx';
 import { RecoveryCodes } from '../components/recovery-codes.tsx';
 import { FormAlert, Loading } from '../components/status.tsx';
 import { TotpManage } from '../components/totp-manage.tsx';
@@ -51,6 +52,10 @@ export default function SecurityPage() {
       <section aria-labelledby="two-factor-heading" className="section">
         <h2 id="two-factor-heading">Two-factor authentication</h2>
         <TwoFactor />
+      </section>
+      <section aria-labelledby="passkeys-heading" className="section">
+        <h2 id="passkeys-heading">Passkeys</h2>
+        <PasskeyList />
       </section>
     </main>
   );
