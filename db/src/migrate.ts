@@ -5,6 +5,7 @@ import * as m003 from './migrations/003-sliding-throttle.ts';
 import * as m004 from './migrations/004-live-sessions-index.ts';
 import * as m005 from './migrations/005-revocation-journal.ts';
 import * as m006 from './migrations/006-second-factor.ts';
+import * as m007 from './migrations/007-passkeys.ts';
 import type { Database } from './schema.ts';
 
 /** Migrations are listed here (not read from disk) so bundlers and tsx see the same set. */
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '004-live-sessions-index': m004,
   '005-revocation-journal': m005,
   '006-second-factor': m006,
+  '007-passkeys': m007,
 };
 
 const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };

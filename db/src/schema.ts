@@ -121,6 +121,37 @@ export interface MfaChallengesTable {
   created_at: DefaultTimestamp;
 }
 
+/** The opaque WebAuthn user handle of a user with passkeys (never the username or id). */
+export interface WebauthnUsersTable {
+  user_id: string;
+  handle: string;
+}
+
+/** A WebAuthn credential (passkey); `id` is the credential id, base64url. */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  public_key: Uint8Array;
+  /** bigint comes back as a string from pg. */
+  counter: ColumnType<string, number | string | undefined, number | string>;
+  transports: ColumnType<string[], string[] | undefined, string[]>;
+  device_type: string;
+  backed_up: boolean;
+  aaguid: string;
+  name: string;
+  created_at: DefaultTimestamp;
+  last_used_at: NullableTimestamp;
+}
+
+/** A WebAuthn ceremony's challenge: single use, short-lived; `user_id` set for a registration. */
+export interface PasskeyChallengesTable {
+  id: string;
+  challenge: string;
+  user_id: string | null;
+  expires_at: Timestamp;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -131,6 +162,9 @@ export interface Database {
   mfa_totp: MfaTotpTable;
   mfa_recovery_codes: MfaRecoveryCodesTable;
   mfa_challenges: MfaChallengesTable;
+  webauthn_users: WebauthnUsersTable;
+  passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
 }
 
 /** What a repository function takes first: the database, or a transaction on it. */

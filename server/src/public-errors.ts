@@ -114,6 +114,33 @@ export const PUBLIC_FAILURES = {
     message: 'Set up two-factor authentication first',
     headers: [],
   },
+  /** A passkey assertion that does not verify, for whatever reason (CONTRACT.md). */
+  PASSKEY_NOT_RECOGNISED: {
+    trpc: 'UNAUTHORIZED',
+    status: 401,
+    message: 'Passkey not recognised',
+    headers: ['WWW-Authenticate'],
+  },
+  /** A registration response that does not verify against the user's live challenge. */
+  REGISTRATION_FAILED: {
+    trpc: 'BAD_REQUEST',
+    status: 400,
+    message: 'Passkey registration failed',
+    headers: [],
+  },
+  PASSKEY_TAKEN: {
+    trpc: 'CONFLICT',
+    status: 409,
+    message: 'Passkey already registered',
+    headers: [],
+  },
+  PASSKEY_LIMIT: {
+    trpc: 'BAD_REQUEST',
+    status: 400,
+    message: 'Remove a passkey before adding another',
+    headers: [],
+  },
+  UNKNOWN_PASSKEY: { trpc: 'NOT_FOUND', status: 404, message: 'Unknown passkey', headers: [] },
   CROSS_SITE: {
     trpc: 'FORBIDDEN',
     status: 403,

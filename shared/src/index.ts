@@ -1,5 +1,6 @@
 export * from './credentials.ts';
 export * from './mfa.ts';
+export * from './passkeys.ts';
 
 /** Name of the refresh-token cookie; the `__Host-` prefix pins it to this origin and path `/`. */
 export const REFRESH_COOKIE = '__Host-latchkey_rt';

@@ -26,7 +26,11 @@ export type AuditEvent =
   | 'mfa.failed'
   | 'mfa.recovery_used'
   | 'mfa.recovery_regenerated'
-  | 'mfa.reset';
+  | 'mfa.reset'
+  | 'passkey.added'
+  | 'passkey.removed'
+  | 'passkey.renamed'
+  | 'passkey.counter_regressed';
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -42,10 +42,17 @@ const MESSAGES: Record<AuditEvent, string> = {
   'mfa.recovery_used': 'recovery code used',
   'mfa.recovery_regenerated': 'new recovery codes generated',
   'mfa.reset': 'second factor removed by an operator',
+  'passkey.added': 'passkey added',
+  'passkey.removed': 'passkey removed',
+  'passkey.renamed': 'passkey renamed',
+  'passkey.counter_regressed': 'passkey signature counter went backwards: possible cloned authenticator',
 };
 
 /** Events that point at an attack rather than at ordinary use. */
-const WARNINGS: ReadonlySet<AuditEvent> = new Set(['refresh.reuse_detected']);
+const WARNINGS: ReadonlySet<AuditEvent> = new Set([
+  'refresh.reuse_detected',
+  'passkey.counter_regressed',
+]);
 
 function logEvent(deps: Deps, entry: AuditEntry): void {
   const line = {

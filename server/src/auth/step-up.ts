@@ -1,5 +1,7 @@
+import { recordEvent } from '../audit/audit.service.ts';
 import type { Deps } from '../deps.ts';
-import type { PasswordWork } from './password-work.ts';
+import { fail, ok, type ClientMeta, type Result } from '../result.ts';
+import { withPasswordWork, type PasswordWork } from './password-work.ts';
 import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
 import { findUserCredentialsById, type UserRecord } from '../users/user.repository.ts';
 
@@ -29,4 +31,31 @@ export async function verifyCurrentPassword(
     const matches = stored !== null && (await hashing.verify(stored.passwordHash, password));
     return { verdict, matches };
   });
+}
+
+/**
+ * The signed-in user's password again, as password work: a wrong one is audited and counts toward
+ * the lockout; the caller settles the verdict once everything else it asked for proved right.
+ */
+export async function passwordStepUp(
+  deps: Deps,
+  user: UserRecord,
+  password: string,
+  meta: ClientMeta,
+): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
+  const { verdict, matches } = await withPasswordWork(deps, (work) =>
+    verifyCurrentPassword(deps, work, user, password, meta.clientAddress),
+  );
+  if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
+  if (!matches) {
+    await recordEvent(deps, {
+      event: 'login.failure',
+      reason: 'bad_current_password',
+      userId: user.id,
+      username: user.username,
+      ...meta,
+    });
+    return fail('WRONG_PASSWORD');
+  }
+  return ok(verdict);
 }

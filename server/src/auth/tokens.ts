@@ -12,6 +12,10 @@ export interface AccessClaims {
 /** RFC 8176 `amr` of a password sign-in, and of one completed with a one-time code. */
 export const PASSWORD_AMR: readonly string[] = ['pwd'];
 export const SECOND_FACTOR_AMR: readonly string[] = ['pwd', 'otp'];
+/** A passkey: a hardware-bound key, and the authenticator verified the user (PIN, biometrics). */
+export const PASSKEY_VERIFIED_AMR: readonly string[] = ['hwk', 'user'];
+/** A passkey whose authenticator only tested presence. */
+export const PASSKEY_PRESENCE_AMR: readonly string[] = ['hwk'];
 
 export interface TokenIssuer {
   /** `amr`: how the session's sign-in was proven; a refresh passes the session's own. */

@@ -1,6 +1,5 @@
 import { auditedTransaction, recordEvent, type AuditTrail } from '../audit/audit.service.ts';
-import { withPasswordWork } from '../auth/password-work.ts';
-import { verifyCurrentPassword } from '../auth/step-up.ts';
+import { passwordStepUp } from '../auth/step-up.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
@@ -39,31 +38,6 @@ export async function mfaStatus(deps: Deps, userId: string) {
 
 function who(user: UserRecord, meta: ClientMeta) {
   return { userId: user.id, username: user.username, ...meta };
-}
-
-/**
- * The signed-in user's password again, as password work: a wrong one is audited and counts toward
- * the lockout; the caller settles the verdict once everything else it asked for proved right.
- */
-async function passwordStepUp(
-  deps: Deps,
-  user: UserRecord,
-  password: string,
-  meta: ClientMeta,
-): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
-  const { verdict, matches } = await withPasswordWork(deps, (work) =>
-    verifyCurrentPassword(deps, work, user, password, meta.clientAddress),
-  );
-  if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
-  if (!matches) {
-    await recordEvent(deps, {
-      event: 'login.failure',
-      reason: 'bad_current_password',
-      ...who(user, meta),
-    });
-    return fail('WRONG_PASSWORD');
-  }
-  return ok(verdict);
 }
 
 /** A new pending secret after a password step-up; CONFLICT while a factor is in force. */

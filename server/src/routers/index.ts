@@ -2,6 +2,7 @@ import { router } from '../trpc.ts';
 import { accountRouter, meProcedure, sessionsRouter } from './account.router.ts';
 import { authProcedures } from './auth.router.ts';
 import { mfaRouter } from './mfa.router.ts';
+import { passkeysRouter } from './passkeys.router.ts';
 
 export const appRouter = router({
   ...authProcedures,
@@ -9,6 +10,7 @@ export const appRouter = router({
   sessions: sessionsRouter,
   account: accountRouter,
   mfa: mfaRouter,
+  passkeys: passkeysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -85,17 +85,51 @@ export async function countLoginAttemptAndFindUser(
   return { verdict, user: counted.user, secondFactor: counted.secondFactor };
 }
 
-/**
- * Counts an attempt against the client address alone: a registration, or a sign-in whose
- * credentials are malformed (no account can be named by them, so only the client is counted).
- */
-export async function throttleClient(
-  deps: Deps,
-  clientAddress: string | null,
-): Promise<ThrottleVerdict> {
-  const client = clientKey(deps, clientAddress);
-  if (client === null) return { allowed: true, retryAfter: 0, lockoutStarted: false };
+/** A client's attempt that can be taken back once it proves not to be a failure. */
+export interface ClientVerdict extends ThrottleVerdict {
+  /** Takes this attempt's hit back: it succeeded (a passkey sign-in that verified). */
+  refund(): Promise<void>;
+}
+
+async function countClientKey(deps: Deps, client: ThrottleKey | null): Promise<ClientVerdict> {
+  if (client === null) {
+    return { allowed: true, retryAfter: 0, lockoutStarted: false, refund: () => Promise.resolve() };
+  }
   const now = deps.now();
   const counted = await countAttempt(deps.db, [client], deps.config.loginLockoutSeconds, now);
-  return verdictOf(counted, now);
+  return { ...verdictOf(counted, now), refund: () => refundAttempt(deps.db, client.key, now) };
+}
+
+/**
+ * Counts an attempt against the client address alone: a registration, a sign-in whose
+ * credentials are malformed (no account can be named by them, so only the client is counted), or
+ * a passkey sign-in (refunded when it verifies).
+ */
+export function throttleClient(deps: Deps, clientAddress: string | null): Promise<ClientVerdict> {
+  return countClientKey(deps, clientKey(deps, clientAddress));
+}
+
+/** Challenges one client may ask for per allowed sign-in attempt (autofill asks on every visit). */
+const CHALLENGES_PER_ATTEMPT = 10;
+/** The throttle keeps a key's last `limit` hits; a thousand is as many as any key keeps. */
+const MAX_CHALLENGE_LIMIT = 1_000;
+
+/**
+ * Counts a request for a passkey sign-in challenge, under its own key and a limit ten times the
+ * client's sign-in limit (at most 1000): enough for every visit to the sign-in page, and a bound on the rows one
+ * client can add to the challenge table before any of them expires.
+ */
+export function throttleChallengeRequests(
+  deps: Deps,
+  clientAddress: string | null,
+): Promise<ClientVerdict> {
+  const client = clientKey(deps, clientAddress);
+  return countClientKey(
+    deps,
+    client && {
+      key: `challenge:${client.key}`,
+      limit: Math.min(client.limit * CHALLENGES_PER_ATTEMPT, MAX_CHALLENGE_LIMIT),
+      maxStrikes: 0,
+    },
+  );
 }
