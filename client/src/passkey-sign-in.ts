@@ -1,12 +1,9 @@
-import {
-  browserSupportsWebAuthnAutofill,
-  startAuthentication,
-  WebAuthnAbortService,
-} from '@simplewebauthn/browser';
+import type { AppRouter } from '@latchkey/server';
+import { browserSupportsWebAuthnAutofill, WebAuthnAbortService } from '@simplewebauthn/browser';
 import { isTRPCClientError } from '@trpc/client';
 import { useEffect, useRef, useState } from 'react';
 import { trpcClient } from './trpc.ts';
-import { describePasskeyError, isCeremonyCancelled } from './webauthn.ts';
+import { describePasskeyError, getPasskey, isCeremonyCancelled } from './webauthn.ts';
 
 /** The server's challenges live 5 minutes: a waiting autofill request takes a new one before. */
 const AUTOFILL_RENEW_MS = 4 * 60_000;
@@ -19,10 +16,7 @@ const AUTOFILL_RENEW_MS = 4 * 60_000;
 async function signInWithPasskey(autofill: boolean, isCurrent: () => boolean): Promise<void> {
   const { challengeId, options } = await trpcClient.passkeys.loginOptions.mutate();
   if (!isCurrent()) return;
-  const response = await startAuthentication({
-    optionsJSON: options,
-    useBrowserAutofill: autofill,
-  });
+  const response = await getPasskey(options, autofill);
   await trpcClient.passkeys.login.mutate({ challengeId, response });
 }
 
@@ -81,7 +75,7 @@ class PasskeyCeremonies {
       if (!isCurrent() || isCeremonyCancelled(error)) return;
       this.report(describePasskeyError(error));
       // The user picked a passkey the server refused: offer the autofill again straight away.
-      if (isTRPCClientError(error) && error.data?.code === 'UNAUTHORIZED') this.listen();
+      if (isTRPCClientError<AppRouter>(error) && error.data?.code === 'UNAUTHORIZED') this.listen();
     });
   }
 }
