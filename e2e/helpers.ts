@@ -101,3 +101,16 @@ export async function openSessions(page: Page) {
   await page.getByRole('link', { name: 'Sessions' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sessions' }).waitFor();
 }
+
+/** Follows the profile's link to /security. */
+export async function openSecurity(page: Page) {
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Security' }).waitFor();
+}
+
+/** Signs out from the profile (following the breadcrumb back to it first). */
+export async function signOut(page: Page) {
+  if (pathOf(page) !== '/') await page.getByRole('link', { name: 'Profile' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expectAtLogin(page);
+}

@@ -6,5 +6,6 @@ import './renewal.e2e.ts';
 import './footprint.e2e.ts';
 import './password-policy.e2e.ts';
 import './second-factor.e2e.ts';
+import './passkeys.e2e.ts';
 
 export { runScenarios } from './harness.ts';

@@ -3,13 +3,13 @@ import type { Page } from 'playwright-core';
 import { scenario } from './harness.ts';
 import {
   assert,
-  expectAtLogin,
   expectCount,
   expectProfile,
   newUser,
-  pathOf,
+  openSecurity,
   registerUser,
   signIn,
+  signOut,
   submitSignIn,
 } from './helpers.ts';
 
@@ -19,17 +19,6 @@ function codeFor(secret: string, stepsAhead = 0): string {
     secret: Secret.fromBase32(secret),
     timestamp: Date.now() + stepsAhead * 30_000,
   });
-}
-
-async function openSecurity(page: Page) {
-  await page.getByRole('link', { name: 'Security' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Security' }).waitFor();
-}
-
-async function signOut(page: Page) {
-  if (pathOf(page) !== '/') await page.getByRole('link', { name: 'Profile' }).click();
-  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-  await expectAtLogin(page);
 }
 
 async function submitCode(

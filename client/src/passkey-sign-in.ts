@@ -1,6 +1,4 @@
-import type { AppRouter } from '@latchkey/server';
 import { browserSupportsWebAuthnAutofill, WebAuthnAbortService } from '@simplewebauthn/browser';
-import { isTRPCClientError } from '@trpc/client';
 import { useEffect, useRef, useState } from 'react';
 import { trpcClient } from './trpc.ts';
 import { describePasskeyError, getPasskey, isCeremonyCancelled } from './webauthn.ts';
@@ -69,13 +67,11 @@ class PasskeyCeremonies {
   private listen(): void {
     if (!this.autofill || this.stopped) return;
     const isCurrent = this.begin();
-    // Also the way back after a browser's own timeout (a cancellation, so silent below).
+    // Also the way back after a browser's own timeout or a passkey the server refused: never
+    // sooner, so an authenticator that answers by itself cannot make a loop of refusals.
     this.renewal = setTimeout(() => this.listen(), AUTOFILL_RENEW_MS);
     signInWithPasskey(true, isCurrent).catch((error: unknown) => {
-      if (!isCurrent() || isCeremonyCancelled(error)) return;
-      this.report(describePasskeyError(error));
-      // The user picked a passkey the server refused: offer the autofill again straight away.
-      if (isTRPCClientError<AppRouter>(error) && error.data?.code === 'UNAUTHORIZED') this.listen();
+      if (isCurrent() && !isCeremonyCancelled(error)) this.report(describePasskeyError(error));
     });
   }
 }
