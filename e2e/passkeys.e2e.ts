@@ -177,7 +177,9 @@ scenario(
     await authenticator.setPresence(true);
     // The refusal is about the passkey, not an expired session: nothing tries the refresh cookie.
     let refreshes = 0;
-    page.on('request', (r) => void (r.url().endsWith('/trpc/refresh') && (refreshes += 1)));
+    page.on('request', (request) => {
+      if (request.url().endsWith('/trpc/refresh')) refreshes += 1;
+    });
     const [response] = await Promise.all([
       page.waitForResponse(isPasskeyLogin),
       page.getByRole('button', { name: 'Sign in with a passkey' }).click(),
