@@ -70,6 +70,14 @@ scenario(
     const item = passkeyItems(page).first();
     await item.getByText('Not used yet').waitFor();
 
+    // The same device again: the browser refuses it (excludeCredentials), the page says why.
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'already holds one of your passkeys' })
+      .waitFor();
+    await expectCount(passkeyItems(page), 1);
+
     // Rename in place: the shared rule refuses an empty name, a good one shows in the list.
     await item.getByRole('button', { name: 'Rename' }).click();
     const name = page.getByLabel('Name', { exact: true });
