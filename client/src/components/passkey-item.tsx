@@ -6,7 +6,7 @@ import { formatDateTime } from '../format.ts';
 import { useRemovePasskey, useRenamePasskey } from '../hooks.ts';
 import { useFormSubmit } from '../use-form-submit.ts';
 import { FormField } from './form-field.tsx';
-import { PasswordConfirmForm } from './password-confirm-form.tsx';
+import { StepUpForm } from './step-up-form.tsx';
 import { FormAlert } from './status.tsx';
 
 export type Passkey = inferRouterOutputs<AppRouter>['passkeys']['list'][number];
@@ -80,12 +80,12 @@ export function PasskeyItem({ passkey }: { passkey: Passkey }) {
       ) : null}
       {action === 'rename' ? <RenameForm passkey={passkey} onDone={close} /> : null}
       {action === 'remove' ? (
-        <PasswordConfirmForm
+        <StepUpForm
           prompt={`Remove “${passkey.name}”? It will no longer sign you in. Enter your password to confirm.`}
           schema={removeSchema}
           submitLabel="Remove"
           danger
-          submit={(password) => remove.mutateAsync({ id: passkey.id, password })}
+          submit={({ password }) => remove.mutateAsync({ id: passkey.id, password })}
           onCancel={close}
         />
       ) : null}

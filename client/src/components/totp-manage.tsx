@@ -1,58 +1,9 @@
 import { loginPasswordSchema, mfaCodeFormSchema } from '@latchkey/shared';
 import { useState } from 'react';
 import { useRegenerateRecoveryCodes, useTotpDisable } from '../hooks.ts';
-import { useFormSubmit } from '../use-form-submit.ts';
-import { FormField } from './form-field.tsx';
-import { FormAlert } from './status.tsx';
+import { StepUpForm } from './step-up-form.tsx';
 
 const schema = mfaCodeFormSchema.extend({ password: loginPasswordSchema });
-const FIELDS = ['password', 'code'] as const;
-
-interface StepUpFormProps {
-  label: 'Turn off' | 'New recovery codes';
-  submit: (values: { password: string; code: string }) => Promise<unknown>;
-  onCancel: () => void;
-}
-
-/** The password and a code before the factor changes; the button repeats the action's name. */
-function StepUpForm({ label, submit, onCancel }: StepUpFormProps) {
-  const { errors, alert, pending, handleSubmit } = useFormSubmit({
-    fields: FIELDS,
-    schema: () => schema,
-    submit,
-  });
-  return (
-    <form className="form" noValidate onSubmit={handleSubmit} aria-busy={pending}>
-      <FormAlert>{alert}</FormAlert>
-      <FormField
-        name="password"
-        label="Password"
-        type="password"
-        autoComplete="current-password"
-        error={errors.password}
-      />
-      <FormField
-        name="code"
-        label="Authentication code"
-        autoComplete="one-time-code"
-        error={errors.code}
-        hint="From your authenticator app, or one of your recovery codes."
-      />
-      <div className="actions">
-        <button
-          type="submit"
-          className={label === 'Turn off' ? 'danger' : 'primary'}
-          disabled={pending}
-        >
-          {label}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
 
 interface TotpManageProps {
   recoveryCodesLeft: number;
@@ -74,11 +25,20 @@ export function TotpManage({ recoveryCodesLeft, onNewCodes }: TotpManageProps) {
           : `${recoveryCodesLeft} recovery codes left.`}
       </p>
       {action === 'off' ? (
-        <StepUpForm label="Turn off" submit={(v) => disable.mutateAsync(v)} onCancel={close} />
+        <StepUpForm
+          schema={schema}
+          withCode
+          submitLabel="Turn off"
+          danger
+          submit={(v) => disable.mutateAsync(v)}
+          onCancel={close}
+        />
       ) : null}
       {action === 'codes' ? (
         <StepUpForm
-          label="New recovery codes"
+          schema={schema}
+          withCode
+          submitLabel="New recovery codes"
           submit={async (v) => onNewCodes((await regenerate.mutateAsync(v)).recoveryCodes)}
           onCancel={close}
         />

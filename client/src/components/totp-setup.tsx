@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useTotpEnable, useTotpSetup } from '../hooks.ts';
 import { useFormSubmit } from '../use-form-submit.ts';
 import { FormField } from './form-field.tsx';
-import { PasswordConfirmForm } from './password-confirm-form.tsx';
+import { StepUpForm } from './step-up-form.tsx';
 import { QrCode } from './qr-code.tsx';
 import { FormAlert } from './status.tsx';
 
@@ -28,11 +28,11 @@ export function TotpSetup({ onEnabled }: { onEnabled: (recoveryCodes: string[]) 
   }
   if (!setup.data) {
     return (
-      <PasswordConfirmForm
+      <StepUpForm
         prompt="Confirm it is you."
         schema={totpSetupInputSchema}
         submitLabel="Continue"
-        submit={(password) => setup.mutateAsync({ password })}
+        submit={({ password }) => setup.mutateAsync({ password })}
         onCancel={() => setOpen(false)}
       />
     );

@@ -3,29 +3,33 @@ import { useFormSubmit } from '../use-form-submit.ts';
 import { FormField } from './form-field.tsx';
 import { FormAlert } from './status.tsx';
 
-const FIELDS = ['password'] as const;
+// A form without the code field reads it as '' and its schema ignores it.
+const FIELDS = ['password', 'code'] as const;
 
-interface PasswordConfirmFormProps {
+interface StepUpFormProps {
   /** Says what the password unlocks. */
-  prompt: string;
-  /** The shared schema of the procedure's input, or the `password` part of it. */
+  prompt?: string;
+  /** The shared schema of the procedure's input, or the part of it this form asks for. */
   schema: FormSchema;
+  /** Also asks for a code from the authenticator app, or a recovery code. */
+  withCode?: boolean;
+  /** The button repeats the action's name. */
   submitLabel: string;
   danger?: boolean;
-  submit: (password: string) => Promise<unknown>;
+  submit: (values: { password: string; code: string }) => Promise<unknown>;
   onCancel: () => void;
 }
 
-/** The password once more before a change to how the account signs in. */
-export function PasswordConfirmForm(props: PasswordConfirmFormProps) {
+/** The password once more (and a code, if asked) before a change to how the account signs in. */
+export function StepUpForm(props: StepUpFormProps) {
   const { errors, alert, pending, handleSubmit } = useFormSubmit({
     fields: FIELDS,
     schema: () => props.schema,
-    submit: (values) => props.submit(values.password),
+    submit: props.submit,
   });
   return (
     <form className="form" noValidate onSubmit={handleSubmit} aria-busy={pending}>
-      <p>{props.prompt}</p>
+      {props.prompt ? <p>{props.prompt}</p> : null}
       <FormAlert>{alert}</FormAlert>
       <FormField
         name="password"
@@ -34,6 +38,15 @@ export function PasswordConfirmForm(props: PasswordConfirmFormProps) {
         autoComplete="current-password"
         error={errors.password}
       />
+      {props.withCode ? (
+        <FormField
+          name="code"
+          label="Authentication code"
+          autoComplete="one-time-code"
+          error={errors.code}
+          hint="From your authenticator app, or one of your recovery codes."
+        />
+      ) : null}
       <div className="actions">
         <button type="submit" className={props.danger ? 'danger' : 'primary'} disabled={pending}>
           {props.submitLabel}
