@@ -12,6 +12,7 @@ import {
 } from '../../test/helpers.ts';
 import { SoftAuthenticator, type Bend } from '../../test/soft-authenticator.ts';
 import { totpCodeAt } from '../mfa/totp.ts';
+import { purgeOnce } from '../maintenance.ts';
 import { setDisabled } from '../users/admin.service.ts';
 
 const ORIGIN = 'http://localhost:5173';
@@ -414,5 +415,36 @@ describe('throttling', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('challenges', () => {
+  const liveIds = async () =>
+    (await env.deps.db.selectFrom('passkey_challenges').select('id').execute()).map((r) => r.id);
+
+  it('are purged once expired, by housekeeping and by the next one issued; live ones stay', async () => {
+    const old = await callerFor(env.deps).passkeys.loginOptions();
+    env.clock.advance(200);
+    const live = await callerFor(env.deps).passkeys.loginOptions();
+    env.clock.advance(101);
+    expect(await liveIds()).toContain(old.challengeId);
+    await purgeOnce(env.deps);
+    expect(await liveIds()).not.toContain(old.challengeId);
+    expect(await liveIds()).toContain(live.challengeId);
+
+    const stale = await callerFor(env.deps).passkeys.loginOptions();
+    env.clock.advance(301);
+    expect(await liveIds()).toContain(stale.challengeId);
+    await callerFor(env.deps).passkeys.loginOptions();
+    expect(await liveIds()).not.toContain(stale.challengeId);
+  });
+
+  it('keep one registration ceremony per user: a new one replaces the last', async () => {
+    const { api, authenticator } = await signedIn();
+    const first = await api.passkeys.registerOptions();
+    await api.passkeys.registerOptions();
+    expect(
+      await refusal(api.passkeys.register({ response: authenticator.register(first) })),
+    ).toEqual(['BAD_REQUEST', 'Passkey registration failed']);
   });
 });
