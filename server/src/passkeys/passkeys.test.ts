@@ -5,6 +5,7 @@ import {
   createTestEnv,
   PASSWORD,
   refreshTokenFrom,
+  startTestServer,
   tokensOf,
   trpcErrorOf,
   uniqueName,
@@ -446,5 +447,44 @@ describe('challenges', () => {
     expect(
       await refusal(api.passkeys.register({ response: authenticator.register(first) })),
     ).toEqual(['BAD_REQUEST', 'Passkey registration failed']);
+  });
+});
+
+describe('without PUBLIC_URL', () => {
+  it('is the relying party at localhost on a loopback address, and that origin may use cookies', async () => {
+    const server = await startTestServer();
+    try {
+      const origin = `http://localhost:${server.port}`;
+      const username = uniqueName('pk');
+      await callerFor(server.deps).register({ username, password: PASSWORD });
+      const { accessToken } = tokensOf(
+        await callerFor(server.deps).login({ username, password: PASSWORD }),
+      );
+      const api = callerFor(server.deps, { token: accessToken });
+      const options = await api.passkeys.registerOptions();
+      expect(options.rp.id).toBe('localhost');
+      const authenticator = new SoftAuthenticator({ origin });
+      await api.passkeys.register({ response: authenticator.register(options) });
+      const { challengeId, options: request } = await callerFor(
+        server.deps,
+      ).passkeys.loginOptions();
+      const cookies: string[] = [];
+      await callerFor(server.deps, { cookies }).passkeys.login({
+        challengeId,
+        response: authenticator.assert(request),
+      });
+      const refreshToken = refreshTokenFrom(cookies);
+      // The SPA opened at localhost refreshes like one opened at the listening address.
+      for (const allowed of [origin, server.url]) {
+        const renewed = await callerFor(server.deps, { origin: allowed, refreshToken }).refresh();
+        expect(renewed.accessToken).toBeTruthy();
+      }
+      const error = await trpcErrorOf(
+        callerFor(server.deps, { origin: 'http://localhost:1', refreshToken }).refresh(),
+      );
+      expect(error.code).toBe('FORBIDDEN');
+    } finally {
+      await server.close();
+    }
   });
 });
