@@ -5,7 +5,7 @@ import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
-import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser } from '../throttle/throttle.service.ts';
 import type { Db } from '@latchkey/db';
 import type { UserRecord } from '../users/user.repository.ts';
 import { spendCode, type FactorMethod } from './code-check.ts';
