@@ -6,6 +6,7 @@ import { purgeRevocations } from './sessions/revocation.repository.ts';
 import { purgeEndedSessions } from './sessions/session.repository.ts';
 import { purgeThrottle } from './throttle/throttle.repository.ts';
 import { purgeChallenges } from './mfa/mfa.repository.ts';
+import { purgePasskeyChallenges } from './passkeys/passkey.repository.ts';
 
 /** Rows per delete: one short statement, so requests waiting for the database soon get it. */
 const BATCH = 1_000;
@@ -21,10 +22,11 @@ export interface PurgeOptions {
 /**
  * One pass of housekeeping: ended sessions (a day after they ended, so recent revocations stay
  * visible), revocation journal rows a day old (no instance remembers a session longer than
- * SESSION_CACHE_MS, at most an hour, so none needs them; decision 011), throttle rows that carry nothing any more, audit events past retention, second-factor challenges a day after they expired. Each table is
- * deleted from in batches of `batch` rows until none is left or `budgetMs` (wall time) is spent,
- * one batch at least; between batches the event loop and queued queries (PGlite has a single
- * connection) go first. Safe on every instance.
+ * SESSION_CACHE_MS, at most an hour, so none needs them; decision 011), throttle rows that carry
+ * nothing any more, audit events past retention, second-factor challenges a day after they
+ * expired, passkey challenges once expired. Each table is deleted from in batches of `batch` rows
+ * until none is left or `budgetMs` (wall time) is spent, one batch at least; between batches the
+ * event loop and queued queries (PGlite has a single connection) go first. Safe on every instance.
  */
 export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise<number> {
   const { batch = BATCH, budgetMs = PASS_BUDGET_MS } = options;
@@ -40,6 +42,7 @@ export async function purgeOnce(deps: Deps, options: PurgeOptions = {}): Promise
     () => purgeThrottle(db, new Date(now), batch),
     () => purgeAuditEvents(db, retained, batch),
     () => purgeChallenges(db, ended, batch),
+    () => purgePasskeyChallenges(db, new Date(now), batch),
   ];
   let purged = 0;
   for (const purge of purges) {

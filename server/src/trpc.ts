@@ -4,6 +4,7 @@ import type { PasswordWorkMeta } from './auth/password-work.ts';
 import { bearerToken, type Context } from './context.ts';
 import { failureOfError, trpcFailure } from './public-errors.ts';
 import { authenticate } from './sessions/session.service.ts';
+import { relyingParty } from './passkeys/relying-party.ts';
 import type { ClientMeta } from './result.ts';
 
 export { RetryAfter } from './public-errors.ts';
@@ -97,8 +98,14 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { user: auth.user, sessionId: auth.sessionId } });
 });
 
+/** The public origin, the passkeys' origin (`localhost` for a loopback default), CORS_ORIGINS. */
 function isAllowedOrigin(ctx: Context, origin: string): boolean {
-  return origin === ctx.deps.publicOrigin() || ctx.deps.config.corsOrigins.includes(origin);
+  const { deps } = ctx;
+  return (
+    origin === deps.publicOrigin() ||
+    origin === relyingParty(deps).origin ||
+    deps.config.corsOrigins.includes(origin)
+  );
 }
 
 /**

@@ -28,8 +28,11 @@ const credentialBase = {
   rawId: credentialId,
   type: z.literal('public-key'),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  // Nothing the server asks for; kept loose so browsers' additions do not fail the schema.
-  clientExtensionResults: z.object({}).loose(),
+  // The server asks for no extension: whatever a browser reports is accepted and dropped.
+  clientExtensionResults: z.custom<object>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    'Expected an object',
+  ),
 };
 
 /** `RegistrationResponseJSON` as `startRegistration` returns it. */

@@ -1,10 +1,11 @@
 import { auditedTransaction, recordEvent, type AuditTrail } from '../audit/audit.service.ts';
 import { passwordStepUp } from '../auth/step-up.ts';
+import { countPasskeys } from '../passkeys/passkey.repository.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
 import type { Deps } from '../deps.ts';
 import { announceRevocation } from '../sessions/revocation.ts';
 import { revokeUserSessions } from '../sessions/session.repository.ts';
-import { countLoginAttemptAndFindUser, type LoginVerdict } from '../throttle/throttle.service.ts';
+import { countLoginAttemptAndFindUser } from '../throttle/throttle.service.ts';
 import type { Db } from '@latchkey/db';
 import type { UserRecord } from '../users/user.repository.ts';
 import { spendCode, type FactorMethod } from './code-check.ts';
@@ -32,8 +33,11 @@ import { matchTotp, newTotpSecret, otpauthUrl } from './totp.ts';
 type StepUpFailure = 'THROTTLED' | 'WRONG_PASSWORD' | 'INVALID_CODE' | 'NOT_ENABLED';
 
 export async function mfaStatus(deps: Deps, userId: string) {
-  // Passkeys are counted once they exist (issue 15); until then there are none.
-  return { ...(await factorStatus(deps.db, userId)), passkeys: 0 };
+  const [factor, passkeys] = await Promise.all([
+    factorStatus(deps.db, userId),
+    countPasskeys(deps.db, userId),
+  ]);
+  return { ...factor, passkeys };
 }
 
 function who(user: UserRecord, meta: ClientMeta) {

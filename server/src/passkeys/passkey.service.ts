@@ -23,6 +23,13 @@ import {
 } from './passkey.repository.ts';
 import { CHALLENGE_TTL_SECONDS, relyingParty, SUPPORTED_ALGORITHMS } from './relying-party.ts';
 
+/**
+ * The creation options as the API types them: without `extensions` (only `credProps`, set by the
+ * library), whose binary PRF inputs tRPC's inferred output would mangle into a type
+ * `startRegistration` does not take.
+ */
+export type CreationOptions = Omit<PublicKeyCredentialCreationOptionsJSON, 'extensions'>;
+
 /** Passkeys one user may hold: bounded per-user state, generous for real use. */
 export const MAX_PASSKEYS = 25;
 
@@ -49,10 +56,7 @@ function who(user: UserRecord, meta: ClientMeta) {
  * creation options: the user's opaque handle, a discoverable credential, and every passkey the
  * user holds already excluded, so one authenticator registers once.
  */
-export async function registrationOptions(
-  deps: Deps,
-  user: UserRecord,
-): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function registrationOptions(deps: Deps, user: UserRecord): Promise<CreationOptions> {
   const rp = relyingParty(deps);
   const now = deps.now();
   const handle = await ensureUserHandle(deps.db, user.id, randomToken());
@@ -68,7 +72,7 @@ export async function registrationOptions(
     },
     now,
   );
-  return generateRegistrationOptions({
+  const options: CreationOptions = await generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
     userName: user.username,
@@ -81,6 +85,7 @@ export async function registrationOptions(
     authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
     supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
   });
+  return options;
 }
 
 type RegisterFailure = 'REGISTRATION_FAILED' | 'PASSKEY_TAKEN' | 'PASSKEY_LIMIT';

@@ -15,8 +15,16 @@ export interface RelyingParty {
   name: string;
 }
 
-/** The relying party is PUBLIC_URL (CONTRACT.md): its host the RP ID, its origin the only origin. */
+/** Loopback addresses as URL hostnames: browsers refuse an IP address as RP ID. */
+const LOOPBACK = new Set(['127.0.0.1', '[::1]']);
+
+/**
+ * The relying party is PUBLIC_URL (CONTRACT.md): its host the RP ID, its origin the only origin.
+ * Without PUBLIC_URL the server's own address stands in, and a loopback address becomes
+ * `localhost` (same port), so that passkeys work at http://localhost:3000 out of the box.
+ */
 export function relyingParty(deps: Deps): RelyingParty {
-  const origin = deps.publicOrigin();
-  return { id: new URL(origin).hostname, origin, name: deps.config.mfa.issuer };
+  const url = new URL(deps.publicOrigin());
+  if (!deps.config.publicUrlConfigured && LOOPBACK.has(url.hostname)) url.hostname = 'localhost';
+  return { id: url.hostname, origin: url.origin, name: deps.config.mfa.issuer };
 }

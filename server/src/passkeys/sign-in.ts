@@ -23,6 +23,9 @@ import {
 import { randomToken } from './passkey.service.ts';
 import { CHALLENGE_TTL_SECONDS, relyingParty } from './relying-party.ts';
 
+/** The request options as the API types them: without `extensions` (see CreationOptions). */
+export type RequestOptions = Omit<PublicKeyCredentialRequestOptionsJSON, 'extensions'>;
+
 /**
  * `passkeys.loginOptions`: a challenge any instance can check, for a discoverable credential
  * (empty `allowCredentials`: the authenticator offers its passkeys for this RP ID, the user picks
@@ -32,9 +35,7 @@ import { CHALLENGE_TTL_SECONDS, relyingParty } from './relying-party.ts';
 export async function signInOptions(
   deps: Deps,
   meta: ClientMeta,
-): Promise<
-  Result<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }, 'THROTTLED'>
-> {
+): Promise<Result<{ challengeId: string; options: RequestOptions }, 'THROTTLED'>> {
   const verdict = await throttleChallengeRequests(deps, meta.clientAddress);
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   const now = deps.now();
@@ -42,7 +43,7 @@ export async function signInOptions(
   const challenge = randomToken();
   const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000);
   await insertChallenge(deps.db, { id: challengeId, challenge, userId: null, expiresAt }, now);
-  const options = await generateAuthenticationOptions({
+  const options: RequestOptions = await generateAuthenticationOptions({
     rpID: relyingParty(deps).id,
     allowCredentials: [],
     challenge: isoBase64URL.toBuffer(challenge),
