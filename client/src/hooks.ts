@@ -1,6 +1,6 @@
+import { startRegistration } from '@simplewebauthn/browser';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { trpc, trpcClient } from './trpc.ts';
-import { createPasskey } from './webauthn.ts';
 
 export function useMe() {
   return useQuery(trpc.me.queryOptions());
@@ -97,8 +97,8 @@ export function useAddPasskey() {
   const refetchPasskeys = useRefetchPasskeys();
   return useMutation({
     mutationFn: async () => {
-      const options = await trpcClient.passkeys.registerOptions.mutate();
-      const response = await createPasskey(options);
+      const optionsJSON = await trpcClient.passkeys.registerOptions.mutate();
+      const response = await startRegistration({ optionsJSON });
       return trpcClient.passkeys.register.mutate({ response });
     },
     onSettled: refetchPasskeys,

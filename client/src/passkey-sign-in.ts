@@ -1,7 +1,11 @@
-import { browserSupportsWebAuthnAutofill, WebAuthnAbortService } from '@simplewebauthn/browser';
+import {
+  browserSupportsWebAuthnAutofill,
+  startAuthentication,
+  WebAuthnAbortService,
+} from '@simplewebauthn/browser';
 import { useEffect, useRef, useState } from 'react';
 import { trpcClient } from './trpc.ts';
-import { describePasskeyError, getPasskey, isCeremonyCancelled } from './webauthn.ts';
+import { describePasskeyError, isCeremonyCancelled } from './webauthn.ts';
 
 /** The server's challenges live 5 minutes: a waiting autofill request takes a new one before. */
 const AUTOFILL_RENEW_MS = 4 * 60_000;
@@ -14,7 +18,10 @@ const AUTOFILL_RENEW_MS = 4 * 60_000;
 async function signInWithPasskey(autofill: boolean, isCurrent: () => boolean): Promise<void> {
   const { challengeId, options } = await trpcClient.passkeys.loginOptions.mutate();
   if (!isCurrent()) return;
-  const response = await getPasskey(options, autofill);
+  const response = await startAuthentication({
+    optionsJSON: options,
+    useBrowserAutofill: autofill,
+  });
   await trpcClient.passkeys.login.mutate({ challengeId, response });
 }
 
