@@ -45,7 +45,8 @@ const MESSAGES: Record<AuditEvent, string> = {
   'passkey.added': 'passkey added',
   'passkey.removed': 'passkey removed',
   'passkey.renamed': 'passkey renamed',
-  'passkey.counter_regressed': 'passkey signature counter went backwards: possible cloned authenticator',
+  'passkey.counter_regressed':
+    'passkey signature counter went backwards: possible cloned authenticator',
 };
 
 /** Events that point at an attack rather than at ordinary use. */
