@@ -48,16 +48,27 @@ const summary = (row: {
   lastUsedAt: row.last_used_at,
 });
 
-/** The user's opaque WebAuthn handle, created on first use (concurrent callers get the same). */
+/**
+ * The user's opaque WebAuthn handle, created on first use. A concurrent first use that inserted it
+ * meanwhile is invisible to this statement's snapshot, so it is read again once.
+ */
 export async function ensureUserHandle(db: Db, userId: string, fresh: string): Promise<string> {
   const { rows } = await sql<{ handle: string }>`with added as (
       insert into webauthn_users (user_id, handle) values (${userId}, ${fresh})
       on conflict (user_id) do nothing returning handle)
     select handle from added
     union all select handle from webauthn_users where user_id = ${userId}`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('no WebAuthn handle for user');
-  return row.handle;
+  const handle =
+    rows[0]?.handle ??
+    (
+      await db
+        .selectFrom('webauthn_users')
+        .select('handle')
+        .where('user_id', '=', userId)
+        .executeTakeFirst()
+    )?.handle;
+  if (handle === undefined) throw new Error('no WebAuthn handle for user');
+  return handle;
 }
 
 /** The ids and transports of the user's passkeys (registration's `excludeCredentials`). */

@@ -488,3 +488,11 @@ describe('without PUBLIC_URL', () => {
     }
   });
 });
+
+describe('user handle', () => {
+  it('is one per user even when the first ceremonies start together', async () => {
+    const { api } = await signedIn();
+    const all = await Promise.all(Array.from({ length: 4 }, () => api.passkeys.registerOptions()));
+    expect(new Set(all.map((o) => o.user.id)).size).toBe(1);
+  });
+});
