@@ -193,25 +193,9 @@ async function admittedChangePassword(
   meta: ClientMeta,
 ): Promise<Result<null, 'THROTTLED' | 'WRONG_PASSWORD' | 'WEAK_PASSWORD'>> {
   const { user } = current;
-  const { verdict, matches } = await verifyCurrentPassword(
-    deps,
-    work,
-    user,
-    input.currentPassword,
-    meta.clientAddress,
-  );
-  if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
-  if (!matches) {
-    await audit(deps, {
-      event: 'login.failure',
-      reason: 'bad_current_password',
-      userId: user.id,
-      username: user.username,
-      ...meta,
-    });
-    return fail('WRONG_PASSWORD');
-  }
-  await verdict.succeeded();
+  const checked = await verifyCurrentPassword(deps, work, user, input.currentPassword, meta);
+  if (!checked.ok) return checked;
+  await checked.value.succeeded();
   const weak = passwordPolicyReason(
     input.newPassword,
     user.username,

@@ -7,23 +7,24 @@ import { findUserCredentialsById, type UserRecord } from '../users/user.reposito
 
 /**
  * Checks the signed-in user's password again before a sensitive change (a new password, a second
- * factor set up or removed). The guess counts against the account's login throttle like a sign-in;
- * the caller settles the verdict (`succeeded`) once everything it asked for has proven right, so a
- * right password with a wrong code still counts as a failure. It runs in a turn of the caller's
- * password work (password-work.ts), like every other verification.
+ * factor set up or removed, a passkey removed), in a turn of the caller's password work
+ * (password-work.ts), like every other verification. The guess counts against the account's login
+ * throttle like a sign-in, and a wrong one is audited; the caller settles the verdict
+ * (`succeeded`) once everything it asked for has proven right, so a right password with a wrong
+ * code still counts as a failure.
  */
 export async function verifyCurrentPassword(
   deps: Deps,
   work: PasswordWork,
   user: UserRecord,
   password: string,
-  clientAddress: string | null,
-): Promise<{ verdict: LoginVerdict; matches: boolean }> {
-  return work.turn(async (hashing) => {
+  meta: ClientMeta,
+): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
+  const { verdict, matches } = await work.turn(async (hashing) => {
     const { verdict, user: found } = await countLoginAttemptAndFindUser(
       deps,
       user.username,
-      clientAddress,
+      meta.clientAddress,
     );
     if (!verdict.allowed) return { verdict, matches: false };
     // The count already read the account by name; by id only if that found someone else.
@@ -31,21 +32,6 @@ export async function verifyCurrentPassword(
     const matches = stored !== null && (await hashing.verify(stored.passwordHash, password));
     return { verdict, matches };
   });
-}
-
-/**
- * The signed-in user's password again, as password work: a wrong one is audited and counts toward
- * the lockout; the caller settles the verdict once everything else it asked for proved right.
- */
-export async function passwordStepUp(
-  deps: Deps,
-  user: UserRecord,
-  password: string,
-  meta: ClientMeta,
-): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
-  const { verdict, matches } = await withPasswordWork(deps, (work) =>
-    verifyCurrentPassword(deps, work, user, password, meta.clientAddress),
-  );
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   if (!matches) {
     await recordEvent(deps, {
@@ -58,4 +44,14 @@ export async function passwordStepUp(
     return fail('WRONG_PASSWORD');
   }
   return ok(verdict);
+}
+
+/** verifyCurrentPassword in a password work of its own, for a change that hashes nothing else. */
+export function passwordStepUp(
+  deps: Deps,
+  user: UserRecord,
+  password: string,
+  meta: ClientMeta,
+): Promise<Result<LoginVerdict, 'THROTTLED' | 'WRONG_PASSWORD'>> {
+  return withPasswordWork(deps, (work) => verifyCurrentPassword(deps, work, user, password, meta));
 }

@@ -1,14 +1,14 @@
 import { generateRegistrationOptions, verifyRegistrationResponse } from '@simplewebauthn/server';
-import { isoBase64URL } from '@simplewebauthn/server/helpers';
+import { decodeClientDataJSON, isoBase64URL } from '@simplewebauthn/server/helpers';
 import type {
   PublicKeyCredentialCreationOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { randomBytes } from 'node:crypto';
 import { auditedTransaction } from '../audit/audit.service.ts';
 import { passwordStepUp } from '../auth/step-up.ts';
 import type { Deps } from '../deps.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
+import { generateRefreshToken as generateOpaqueToken } from '../sessions/refresh-token.ts';
 import type { UserRecord } from '../users/user.repository.ts';
 import { defaultPasskeyName } from './authenticator-names.ts';
 import {
@@ -33,15 +33,11 @@ export type CreationOptions = Omit<PublicKeyCredentialCreationOptionsJSON, 'exte
 /** Passkeys one user may hold: bounded per-user state, generous for real use. */
 export const MAX_PASSKEYS = 25;
 
-/** A new random challenge or id: 256 bits, base64url. */
-export const randomToken = (): string => randomBytes(32).toString('base64url');
-
 /** The challenge a client sent back inside its clientDataJSON; null when that does not parse. */
-export function clientChallenge(clientDataJSON: string): string | null {
+function clientChallenge(clientDataJSON: string): string | null {
   try {
-    const parsed: unknown = JSON.parse(isoBase64URL.toUTF8String(clientDataJSON));
-    const challenge = (parsed as { challenge?: unknown } | null)?.challenge;
-    return typeof challenge === 'string' && challenge.length <= 512 ? challenge : null;
+    const { challenge } = decodeClientDataJSON(clientDataJSON);
+    return typeof challenge === 'string' ? challenge : null;
   } catch {
     return null;
   }
@@ -59,13 +55,13 @@ function who(user: UserRecord, meta: ClientMeta) {
 export async function registrationOptions(deps: Deps, user: UserRecord): Promise<CreationOptions> {
   const rp = relyingParty(deps);
   const now = deps.now();
-  const handle = await ensureUserHandle(deps.db, user.id, randomToken());
+  const handle = await ensureUserHandle(deps.db, user.id, generateOpaqueToken());
   const existing = await listCredentialDescriptors(deps.db, user.id);
-  const challenge = randomToken();
+  const challenge = generateOpaqueToken();
   await insertChallenge(
     deps.db,
     {
-      id: randomToken(),
+      id: generateOpaqueToken(),
       challenge,
       userId: user.id,
       expiresAt: new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000),

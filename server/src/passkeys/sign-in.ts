@@ -11,6 +11,7 @@ import { recordEvent } from '../audit/audit.service.ts';
 import { PASSKEY_PRESENCE_AMR, PASSKEY_VERIFIED_AMR } from '../auth/tokens.ts';
 import type { Deps } from '../deps.ts';
 import { fail, ok, type ClientMeta, type Result } from '../result.ts';
+import { generateRefreshToken as generateOpaqueToken } from '../sessions/refresh-token.ts';
 import { startSession, type IssuedSession } from '../sessions/session.service.ts';
 import { throttleChallengeRequests, throttleClient } from '../throttle/throttle.service.ts';
 import {
@@ -20,7 +21,6 @@ import {
   takeSignInChallenge,
   type StoredCredential,
 } from './passkey.repository.ts';
-import { randomToken } from './passkey.service.ts';
 import { CHALLENGE_TTL_SECONDS, relyingParty } from './relying-party.ts';
 
 /** The request options as the API types them: without `extensions` (see CreationOptions). */
@@ -39,8 +39,8 @@ export async function signInOptions(
   const verdict = await throttleChallengeRequests(deps, meta.clientAddress);
   if (!verdict.allowed) return fail('THROTTLED', { retryAfter: verdict.retryAfter });
   const now = deps.now();
-  const challengeId = randomToken();
-  const challenge = randomToken();
+  const challengeId = generateOpaqueToken();
+  const challenge = generateOpaqueToken();
   const expiresAt = new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000);
   await insertChallenge(deps.db, { id: challengeId, challenge, userId: null, expiresAt }, now);
   const options: RequestOptions = await generateAuthenticationOptions({
